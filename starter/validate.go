@@ -1,0 +1,86 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/statedriven/statedriven/workflows/definition"
+)
+
+// validation is what validate reports for one file.
+type validation struct {
+	File     string               `json:"file"`
+	Valid    bool                 `json:"valid"`
+	Name     string               `json:"name,omitempty"`
+	Steps    int                  `json:"steps,omitempty"`
+	Hash     string               `json:"hash,omitempty"`
+	Problems []definition.Problem `json:"problems,omitempty"`
+}
+
+func newValidate(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check definitions and list every problem, with where and how to fix it",
+		Long: "validate parses, checks and compiles each definition file without starting anything.\n" +
+			"It prints every problem at once as FILE:LINE:COL: /json/pointer: message (hint),\n" +
+			"and for a valid file its content hash. Exit code 2 when any file has problems.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			results := make([]validation, 0, len(args))
+			bad := 0
+			for _, file := range args {
+				r := validateFile(file)
+				if !r.Valid {
+					bad++
+				}
+				results = append(results, r)
+			}
+			if g.json {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(results); err != nil {
+					return err
+				}
+			} else {
+				for _, r := range results {
+					printValidation(g, r)
+				}
+			}
+			if bad > 0 {
+				return &exitError{code: exitBadUsed, err: fmt.Errorf("%d of %d definitions have problems", bad, len(args)), silent: g.json}
+			}
+			return nil
+		},
+	}
+}
+
+func validateFile(file string) validation {
+	plan, err := definition.Load(file)
+	if err == nil {
+		return validation{File: file, Valid: true, Name: plan.Name, Steps: len(plan.Steps), Hash: plan.Hash}
+	}
+	var ps definition.Problems
+	if !errors.As(err, &ps) {
+		// The file could not be read at all.
+		ps = definition.Problems{{File: file, Message: err.Error()}}
+	}
+	return validation{File: file, Problems: ps}
+}
+
+func printValidation(g *globals, r validation) {
+	if r.Valid {
+		fmt.Fprintf(g.stdout, "%s: valid: %s, %d steps, %s\n", r.File, r.Name, r.Steps, r.Hash)
+		return
+	}
+	noun := "problems"
+	if len(r.Problems) == 1 {
+		noun = "problem"
+	}
+	fmt.Fprintf(g.stdout, "%s: %d %s\n", r.File, len(r.Problems), noun)
+	for _, p := range r.Problems {
+		fmt.Fprintln(g.stdout, "  "+p.String())
+	}
+}

@@ -1,0 +1,190 @@
+// Package expression compiles and evaluates the expressions of a workflow
+// definition: data conditions (`when`), input mappings and the item lists of
+// map steps. Expressions are CEL (github.com/google/cel-go): sandboxed, side
+// effect free, deterministic (CEL has no clock and no randomness), and
+// cost-limited at evaluation, which is what workflow code needs.
+//
+// Every expression sees the same variables:
+//
+//	input   the run's input data
+//	steps   the outputs of the steps run so far, by step name
+//	result  the output of the step being routed (conditions only; null elsewhere)
+//	item    the current element (inside a map step; null elsewhere)
+package expression
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// jsonValueType is what results convert to: a JSON value, so outputs of
+// expressions have the same shape as data decoded from JSON.
+var jsonValueType = reflect.TypeFor[*structpb.Value]()
+
+// Kind says what an expression must produce.
+type Kind int
+
+const (
+	// Any accepts whatever the expression yields (input mappings).
+	Any Kind = iota
+	// Bool requires a boolean (conditions).
+	Bool
+	// List requires a list (the items of a map step).
+	List
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Bool:
+		return "bool"
+	case List:
+		return "list"
+	default:
+		return "any"
+	}
+}
+
+// Limits bound what one expression may cost, so a definition cannot stall a
+// workflow task: the source length, the parser's nesting and the evaluation
+// cost (CEL's abstract cost units).
+const (
+	MaxSourceLength = 4096
+	MaxNesting      = 32
+	MaxCost         = 1_000_000
+)
+
+// ErrCompile matches every compile error from Compile.
+var ErrCompile = errors.New("expression does not compile")
+
+// Program is a compiled expression, ready to evaluate any number of times.
+type Program struct {
+	source string
+	kind   Kind
+	prg    cel.Program
+}
+
+// Env is the shared CEL environment. Building it is the expensive part, so
+// one is made per process and reused.
+type Env struct {
+	env *cel.Env
+}
+
+// NewEnv builds the environment with the variables listed in the package doc.
+func NewEnv() (*Env, error) {
+	env, err := cel.NewEnv(
+		cel.Variable("input", cel.DynType),
+		cel.Variable("steps", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("result", cel.DynType),
+		cel.Variable("item", cel.DynType),
+		cel.ParserRecursionLimit(MaxNesting),
+		cel.ParserExpressionSizeLimit(MaxSourceLength),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build expression environment: %w", err)
+	}
+	return &Env{env: env}, nil
+}
+
+// Compile parses and type-checks src. An expression whose type is known to
+// be wrong for kind is refused now; one whose type is only known at run time
+// (dyn) is checked when evaluated.
+func (e *Env) Compile(src string, kind Kind) (*Program, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, fmt.Errorf("%w: it is empty", ErrCompile)
+	}
+	if len(src) > MaxSourceLength {
+		return nil, fmt.Errorf("%w: it is %d characters long; the limit is %d", ErrCompile, len(src), MaxSourceLength)
+	}
+	ast, iss := e.env.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		return nil, fmt.Errorf("%w: %s", ErrCompile, oneLine(iss.Err().Error()))
+	}
+	out := ast.OutputType()
+	switch kind {
+	case Bool:
+		if !out.IsExactType(types.BoolType) && !out.IsExactType(types.DynType) {
+			return nil, fmt.Errorf("%w: a condition must be true or false, but this yields %s", ErrCompile, out)
+		}
+	case List:
+		if out.Kind() != types.ListKind && !out.IsExactType(types.DynType) {
+			return nil, fmt.Errorf("%w: the items of a map step must be a list, but this yields %s", ErrCompile, out)
+		}
+	}
+	prg, err := e.env.Program(ast, cel.CostLimit(MaxCost), cel.InterruptCheckFrequency(100))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrCompile, oneLine(err.Error()))
+	}
+	return &Program{source: src, kind: kind, prg: prg}, nil
+}
+
+// Vars are the values an expression sees; nil fields are null.
+type Vars struct {
+	Input  any
+	Steps  map[string]any
+	Result any
+	Item   any
+}
+
+// Eval runs the program. Values are plain Go data as decoded from JSON
+// (map[string]any, []any, string, float64, bool, nil) and the result is
+// converted back to that shape.
+func (p *Program) Eval(v Vars) (any, error) {
+	steps := v.Steps
+	if steps == nil {
+		steps = map[string]any{}
+	}
+	out, _, err := p.prg.Eval(map[string]any{
+		"input": v.Input, "steps": steps, "result": v.Result, "item": v.Item,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %q: %w", p.source, err)
+	}
+	native, err := out.ConvertToNative(jsonValueType)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %q: result %s cannot be used as data: %w", p.source, out.Type(), err)
+	}
+	val := native.(*structpb.Value).AsInterface()
+	switch p.kind {
+	case Bool:
+		if _, ok := val.(bool); !ok {
+			return nil, fmt.Errorf("evaluate %q: a condition must be true or false, got %T", p.source, val)
+		}
+	case List:
+		if _, ok := val.([]any); !ok {
+			return nil, fmt.Errorf("evaluate %q: the items of a map step must be a list, got %T", p.source, val)
+		}
+	}
+	return val, nil
+}
+
+// EvalBool runs a Bool program.
+func (p *Program) EvalBool(v Vars) (bool, error) {
+	val, err := p.Eval(v)
+	if err != nil {
+		return false, err
+	}
+	b, ok := val.(bool)
+	if !ok {
+		return false, fmt.Errorf("evaluate %q: a condition must be true or false, got %T", p.source, val)
+	}
+	return b, nil
+}
+
+// Source returns the expression's text.
+func (p *Program) Source() string { return p.source }
+
+func oneLine(s string) string {
+	// CEL's messages span lines with a caret under the column; keep the
+	// first line, which says what is wrong, so problems stay one per line.
+	s = strings.TrimPrefix(s, "ERROR: ")
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimPrefix(strings.TrimSpace(s), "<input>:")
+}
