@@ -1,0 +1,45 @@
+// Package activities runs the steps of a plan: the RunStep activity that
+// every action step becomes, the built-in actions (log, wait, validate,
+// transform, aggregate, http) and the Registry through which a program
+// adds its own.
+package activities
+
+// RunStepName is the activity type of every step. A specialist worker, in
+// any language, serves a specialist's task queue by registering an
+// activity of this name that takes a StepInput and returns a StepOutput
+// (both JSON).
+const RunStepName = "RunStep"
+
+// SpecialistQueue is the task queue of a specialist's steps: the worker's
+// task queue, a dot, and the specialist's name ("statedriven.validation_agent").
+func SpecialistQueue(taskQueue, specialist string) string {
+	return taskQueue + "." + specialist
+}
+
+// StepInput is what an action receives.
+type StepInput struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	// Definition is the plan's name.
+	Definition string `json:"definition"`
+	Step       string `json:"step"`
+	Action     string `json:"action"`
+	// Params are the step's literal params.
+	Params map[string]any `json:"params,omitempty"`
+	// Input is the result of the step's input mapping; without one, the
+	// run's input.
+	Input any `json:"input,omitempty"`
+	// Steps are the outputs of the steps run so far (aggregate uses them).
+	Steps map[string]any `json:"steps,omitempty"`
+	// Item is the element of a map step's list this call handles.
+	Item any `json:"item,omitempty"`
+	// Index is the element's position in that list.
+	Index int `json:"index,omitempty"`
+}
+
+// StepOutput is what an action returns.
+type StepOutput struct {
+	// Result is stored as the step's output, seen by later expressions as
+	// steps.<name>.
+	Result any `json:"result,omitempty"`
+}

@@ -1,0 +1,109 @@
+// Package workflows holds the one interpreter workflow, StateDrivenWorkflow,
+// which runs a compiled definition (a definition.Plan) as a durable Temporal
+// workflow whose body drives a statemachine.Machine, and the names and
+// payloads that outside clients use to talk to it.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/statedriven/statedriven/statemachine"
+	"github.com/statedriven/statedriven/workflows/definition"
+)
+
+// Names that outside clients rely on (../shared/DESIGN.md): the Temporal
+// CLI, the Web UI, the starter and older callers use them as they are.
+const (
+	// WorkflowType is the registered name of the interpreter workflow.
+	WorkflowType = "StateDrivenWorkflow"
+	// DefaultTaskQueue is the task queue of the workflow and of the steps
+	// that name no specialist.
+	DefaultTaskQueue = "statedriven"
+
+	SignalPause  = "pause"
+	SignalResume = "resume"
+	SignalCancel = "cancel"
+
+	QueryState      = "state"
+	QueryProgress   = "progress"
+	QueryHistory    = "history"
+	QueryDefinition = "definition"
+
+	UpdateApprove = "approve"
+	UpdateReject  = "reject"
+)
+
+// Search attributes upserted on every transition, for the Web UI and
+// `temporal workflow list --query`.
+var (
+	StateAttribute      = temporal.NewSearchAttributeKeyKeyword("WorkflowState")
+	ProgressAttribute   = temporal.NewSearchAttributeKeyInt64("WorkflowProgress")
+	DefinitionAttribute = temporal.NewSearchAttributeKeyKeyword("DefinitionName")
+)
+
+// Input starts a run: the plan is a snapshot, so editing the definition
+// file never changes a run in flight.
+type Input struct {
+	Plan definition.Plan `json:"plan"`
+	// Data is the run's input, seen by expressions as `input`.
+	Data map[string]any `json:"input,omitempty"`
+	// Carry is set only when a run continues as new: the machine and the
+	// data it had, so the new run picks up where the old one stopped.
+	Carry *Carry `json:"carry,omitempty"`
+}
+
+// Carry is what crosses continue-as-new.
+type Carry struct {
+	Machine statemachine.Snapshot `json:"machine"`
+	// Steps are the step outputs so far, by step name.
+	Steps map[string]any `json:"steps,omitempty"`
+	// Next is the step to run first in the new run.
+	Next string `json:"next"`
+	// Paused tells the new run that it starts paused.
+	Paused bool `json:"paused,omitempty"`
+	// Runs counts how many times the run continued as new.
+	Runs int `json:"runs"`
+}
+
+// Result is what a finished run returns.
+type Result struct {
+	State statemachine.State `json:"state"`
+	// Steps are the step outputs, by step name.
+	Steps map[string]any `json:"steps,omitempty"`
+	Error string         `json:"error,omitempty"`
+}
+
+// Reason is the optional payload of the pause, resume and cancel signals
+// and of the reject update.
+type Reason struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// Progress answers the `progress` query; the Redis projection returns the
+// same JSON.
+type Progress struct {
+	WorkflowID         string    `json:"workflow_id"`
+	RunID              string    `json:"run_id"`
+	Definition         string    `json:"definition"`
+	Status             string    `json:"status"`
+	CurrentSteps       []string  `json:"current_steps"`
+	ProgressPercentage int       `json:"progress_percentage"`
+	IsComplete         bool      `json:"is_complete"`
+	CompletedSteps     int       `json:"completed_steps"`
+	TotalSteps         int       `json:"total_steps"`
+	Paused             bool      `json:"paused"`
+	Error              string    `json:"error"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	Seq                uint64    `json:"seq"`
+}
+
+// StateView answers the `state` query.
+type StateView struct {
+	State statemachine.State `json:"state"`
+	// Resumes is the state a paused run returns to.
+	Resumes      statemachine.State `json:"resumes,omitempty"`
+	CurrentSteps []string           `json:"current_steps"`
+	Seq          uint64             `json:"seq"`
+}
