@@ -7,6 +7,7 @@ import (
 	_ "github.com/schollz/progressbar/v3"
 	_ "github.com/temporalio/ui-server/v2/server"
 	_ "go.temporal.io/sdk/client"
+	_ "go.temporal.io/sdk/contrib/envconfig"
 	_ "go.temporal.io/sdk/testsuite"
 	_ "go.temporal.io/sdk/worker"
 	_ "go.temporal.io/sdk/workflow"
