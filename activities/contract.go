@@ -1,7 +1,3 @@
-// Package activities runs the steps of a plan: the RunStep activity that
-// every action step becomes, the built-in actions (log, wait, validate,
-// transform, aggregate, http) and the Registry through which a program
-// adds its own.
 package activities
 
 // RunStepName is the activity type of every step. A specialist worker, in

@@ -49,6 +49,14 @@ type Input struct {
 	Plan definition.Plan `json:"plan"`
 	// Data is the run's input, seen by expressions as `input`.
 	Data map[string]any `json:"input,omitempty"`
+	// MaxStepsPerRun bounds the steps one Temporal run executes before it
+	// continues as new, carrying its state across (0: only when the server
+	// suggests it). It keeps the history of a long loop bounded.
+	MaxStepsPerRun int `json:"max_steps_per_run,omitempty"`
+	// NoSearchAttributes turns off upserting WorkflowState,
+	// WorkflowProgress and DefinitionName, for a namespace where they are
+	// not registered (the starter sets it when the server refuses them).
+	NoSearchAttributes bool `json:"no_search_attributes,omitempty"`
 	// Carry is set only when a run continues as new: the machine and the
 	// data it had, so the new run picks up where the old one stopped.
 	Carry *Carry `json:"carry,omitempty"`

@@ -1,0 +1,35 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// waitAction sleeps for params.duration, or until ctx is cancelled. RunStep
+// heartbeats meanwhile when the step has a heartbeat timeout, which is also
+// how a cancellation reaches a waiting activity.
+func waitAction(ctx context.Context, in StepInput) (any, error) {
+	d, ok, err := durationParam(in.Params, "duration")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, badParams("duration", "it is required; say how long to wait, e.g. \"30s\"")
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		// Waiting past the attempt's deadline would time out on every
+		// attempt: say so now instead.
+		if left := time.Until(deadline); d > left {
+			return nil, badParams("duration", "%s is longer than the step's timeout leaves (%s); raise timeouts.start_to_close or use a `wait:` step, which waits in the workflow", d, left.Round(time.Second))
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return map[string]any{"waited": d.String()}, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait %s: %w", d, ctx.Err())
+	}
+}

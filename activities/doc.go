@@ -1,0 +1,60 @@
+// Package activities runs the steps of a plan: the RunStep activity that
+// every action step becomes, the built-in actions (log, wait, validate,
+// transform, aggregate, http) and the Registry through which a program
+// adds its own.
+//
+// # Running steps
+//
+// Every action step is one call of the RunStep activity (RunStepName) with
+// a StepInput. A Runner looks the step's action up in its Registry and runs
+// it; a worker serves steps with
+//
+//	reg := activities.NewRegistry()
+//	reg.MustRegister("custom_processing", process)
+//	activities.NewRunner(reg, activities.RunnerOptions{}).Register(w)
+//
+// While an action runs, RunStep heartbeats every third of the step's
+// heartbeat timeout (`timeouts.heartbeat`), when it has one. Temporal
+// delivers a cancellation to an activity through its heartbeats, so give
+// long steps a heartbeat timeout: then cancelling the run stops a wait or
+// an http call at once instead of at the end of the attempt.
+//
+// # Errors
+//
+// A failed step fails with a Temporal application error whose type a
+// definition routes on (`conditions: {ValidationError: fix}`) and a retry
+// policy may name in `non_retryable_errors`. Actions build them with
+// NewError (retryable) and NewNonRetryableError. The types that RunStep
+// and the built-ins use:
+//
+//	| type | retried | when |
+//	| --- | --- | --- |
+//	| `UnknownAction` | no | the step's action is not registered on the worker that took it |
+//	| `BadParams` | no | a param is missing or wrong; the message names it and says what to write |
+//	| `ValidationError` | no | `validate` refused the input |
+//	| `TransformError` | no | a `transform` expression does not compile or fails on the data |
+//	| `HTTPError` | transport errors, timeouts, 5xx, 408, 429: yes; other 4xx: no | `http` got no usable response |
+//	| `ActionError` | yes | an action returned a Go error without a type |
+//
+// # Built-in actions
+//
+// Params are the step's literal `params:`; the step's input is its
+// `input:` mapping, or the run's input without one.
+//
+//	| action | params | result | fails with |
+//	| --- | --- | --- | --- |
+//	| `log` | `message` (string, required); `level`: `debug`, `info` (default), `warn` or `error` | `{"message": "…"}` | `BadParams` |
+//	| `wait` | `duration` (Go duration such as `1.5s`, required, above zero and shorter than the attempt's timeout) | `{"waited": "1.5s"}` | `BadParams`; stops at once when the step is cancelled |
+//	| `validate` | `schema` (a JSON Schema, draft 2020-12 by default, optional; self-contained: `$ref` only into itself) | `{"valid": true}` | `ValidationError` listing every violation with its JSON pointer (`at '/amount': got string, want number`); without a schema, only when the input is missing; `BadParams` when the schema is not one |
+//	| `transform` | `mapping` (object: output key → CEL expression over `input`, `steps`, `item`; optional) | the object of the expressions' values; without a mapping, the input unchanged | `TransformError` naming each key that fails; `BadParams` |
+//	| `aggregate` | `steps` (list of step names; default: every step run so far) | `{"<step>": <its output>, …}`, plus `"input": {…}` when the input is an object | `BadParams` when a named step has no output (or a step named `input` would hide the input) |
+//	| `http` | `url` (`http://` or `https://`, required); `method` (default `GET`); `headers` (object of strings); `body` (a string is sent as is, anything else as JSON with `Content-Type: application/json`); `timeout` (Go duration, default `30s`, also bounded by the attempt's timeout) | `{"status": 200, "headers": {"Content-Type": "…"}, "body": …}`: the body parsed when the response is JSON, else text; repeated headers joined with `, ` | `HTTPError`: retryable for transport errors, timeouts, 5xx, 408 and 429 (a `Retry-After` sets the next delay); not for other 4xx or a body over 10 MiB; `BadParams` |
+//
+// # Adding actions
+//
+// An Action is a function of a context and a StepInput returning plain
+// data. Register it under the name definitions use; Register refuses a
+// name already taken, so replacing a built-in takes an explicit Replace.
+// The Registry is safe for concurrent use, but is meant to be filled
+// before the worker starts.
+package activities

@@ -1,0 +1,181 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+)
+
+// RunnerOptions configure a Runner. The zero value is ready to use.
+type RunnerOptions struct {
+	// HTTPClient sends the http action's requests. Nil means a client of the
+	// runner's own, with Go's default transport settings and no overall
+	// timeout: the action's `timeout` param bounds each request.
+	HTTPClient *http.Client
+}
+
+func (o RunnerOptions) withDefaults() RunnerOptions {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	return o
+}
+
+// Runner is the RunStep activity: it runs the action a step names, taken
+// from its Registry.
+type Runner struct {
+	reg  *Registry
+	opts RunnerOptions
+}
+
+// NewRunner returns a runner over reg (nil means NewRegistry()).
+func NewRunner(reg *Registry, opts RunnerOptions) *Runner {
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	return &Runner{reg: reg, opts: opts.withDefaults()}
+}
+
+// Register registers RunStep with a worker (or a test environment) under
+// the activity type RunStepName.
+func (r *Runner) Register(w worker.ActivityRegistry) {
+	w.RegisterActivityWithOptions(r.RunStep, activity.RegisterOptions{Name: RunStepName})
+}
+
+// RunStep runs the action named by in.Action and returns its result.
+//
+// An action that is not registered fails the step at once with an
+// UnknownAction error. While the action runs, RunStep heartbeats every
+// third of the step's heartbeat timeout, if it has one, so long actions
+// (wait, slow http calls) neither time out nor miss a cancellation: a
+// Temporal activity learns that it is cancelled through its heartbeats.
+//
+// Failures keep the type the action gave them. A plain Go error becomes a
+// retryable ActionError; one that wraps an application error (with %w) is
+// returned as that application error, so its type survives; the
+// context's own error after a cancellation is returned as it is, which
+// Temporal records as a cancellation.
+func (r *Runner) RunStep(ctx context.Context, in StepInput) (StepOutput, error) {
+	if in.Action == "" {
+		return StepOutput{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("step %q names no action; set `action:` or `specialist:` on it", in.Step),
+			ErrorTypeUnknownAction, nil)
+	}
+	act, ok := r.reg.Lookup(in.Action)
+	if !ok {
+		return StepOutput{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("unknown action %q in step %q: this worker registers %s; register it with Registry.Register",
+				in.Action, in.Step, strings.Join(r.reg.Names(), ", ")),
+			ErrorTypeUnknownAction, nil)
+	}
+
+	info := activity.GetInfo(ctx)
+	logger := log.With(activity.GetLogger(ctx),
+		"workflow_id", in.WorkflowID, "step", in.Step, "action", in.Action, "attempt", info.Attempt)
+	if info.HeartbeatTimeout > 0 {
+		hb := startHeartbeat(ctx, info.HeartbeatTimeout/3, func() { activity.RecordHeartbeat(ctx) })
+		defer hb.Stop()
+	}
+
+	logger.Debug("action started")
+	start := time.Now()
+	result, err := act(withHTTPClient(ctx, r.opts.HTTPClient), in)
+	if err != nil {
+		// Not logged here: the SDK logs a failed activity, and the
+		// workflow records it.
+		return StepOutput{}, classify(ctx, in, err)
+	}
+	logger.Debug("action finished", "elapsed", time.Since(start))
+	return StepOutput{Result: result}, nil
+}
+
+// classify gives a failure a type that definitions can route on.
+func classify(ctx context.Context, in StepInput, err error) error {
+	var appErr *temporal.ApplicationError
+	var canceledErr *temporal.CanceledError
+	switch {
+	case errors.Is(err, activity.ErrResultPending), errors.As(err, &canceledErr):
+		return err
+	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		return err
+	case errors.As(err, &appErr):
+		// The SDK types a wrapped error by its wrapper's Go type; hand it
+		// the application error itself so the type the action chose holds.
+		return appErr
+	default:
+		return NewError(ErrorTypeAction, "action %q: %w", in.Action, err)
+	}
+}
+
+// heartbeat calls beat at a fixed interval from its own goroutine until
+// Stop is called or ctx is done.
+type heartbeat struct {
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+func startHeartbeat(ctx context.Context, interval time.Duration, beat func()) *heartbeat {
+	if interval <= 0 {
+		interval = time.Millisecond
+	}
+	h := &heartbeat{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-h.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				beat()
+			}
+		}
+	}()
+	return h
+}
+
+// Stop ends the heartbeats and returns once the goroutine has exited, so no
+// heartbeat is recorded after the action returned.
+func (h *heartbeat) Stop() {
+	h.stopOnce.Do(func() { close(h.stop) })
+	<-h.done
+}
+
+type httpClientKey struct{}
+
+func withHTTPClient(ctx context.Context, c *http.Client) context.Context {
+	return context.WithValue(ctx, httpClientKey{}, c)
+}
+
+// defaultHTTPClient serves an http action called outside a Runner.
+var defaultHTTPClient = &http.Client{}
+
+func httpClient(ctx context.Context) *http.Client {
+	if c, ok := ctx.Value(httpClientKey{}).(*http.Client); ok && c != nil {
+		return c
+	}
+	return defaultHTTPClient
+}
+
+// stepLogger is the activity's logger with the step's keys. Outside an
+// activity (an action called directly, as in a unit test) it discards.
+func stepLogger(ctx context.Context, in StepInput) log.Logger {
+	if !activity.IsActivity(ctx) {
+		return log.NewStructuredLogger(slog.New(slog.DiscardHandler))
+	}
+	return log.With(activity.GetLogger(ctx), "workflow_id", in.WorkflowID, "step", in.Step)
+}

@@ -1,0 +1,209 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/statedriven/statedriven/statemachine"
+	"github.com/statedriven/statedriven/workflows/definition"
+)
+
+// Register registers the interpreter workflow on w under WorkflowType.
+func Register(w worker.WorkflowRegistry) {
+	w.RegisterWorkflowWithOptions(StateDriven, workflow.RegisterOptions{Name: WorkflowType})
+}
+
+// handlers installs the queries, the signal loop and the updates. Queries
+// answer from memory; they never block and never change the run.
+func (r *run) handlers(ctx workflow.Context) error {
+	queries := []struct {
+		name    string
+		handler any
+	}{
+		{QueryState, func() (StateView, error) { return r.stateView(), nil }},
+		{QueryProgress, func() (Progress, error) { return r.progress(ctx), nil }},
+		{QueryHistory, func() ([]statemachine.Record, error) { return r.m.History(), nil }},
+		{QueryDefinition, func() (definition.Plan, error) { return *r.plan, nil }},
+	}
+	for _, q := range queries {
+		if err := workflow.SetQueryHandler(ctx, q.name, q.handler); err != nil {
+			return fmt.Errorf("set query handler %s: %w", q.name, err)
+		}
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
+		func(ctx workflow.Context, in Reason) (StateView, error) {
+			r.review = &decision{approved: true, reason: in.Reason}
+			return r.stateView(), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(in Reason) error { return r.canDecide() }, Description: "approve the review the run waits on"},
+	); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject,
+		func(ctx workflow.Context, in Reason) (StateView, error) {
+			r.review = &decision{approved: false, reason: in.Reason}
+			return r.stateView(), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(in Reason) error { return r.canDecide() }, Description: "reject the review the run waits on"},
+	); err != nil {
+		return err
+	}
+	workflow.Go(ctx, r.signalLoop)
+	return nil
+}
+
+// canDecide is the validator of approve and reject: it refuses a decision
+// the run is not waiting for, before the request reaches the history.
+func (r *run) canDecide() error {
+	switch st := r.m.State(); {
+	case st == statemachine.Paused:
+		return errors.New("the run is paused: resume it before deciding its review")
+	case st != statemachine.Review:
+		return fmt.Errorf("the run is %s, not waiting for a review", st)
+	case r.review != nil:
+		return errors.New("the review has already been decided")
+	}
+	return nil
+}
+
+func (r *run) stateView() StateView {
+	v := StateView{State: r.m.State(), CurrentSteps: r.currentSteps()}
+	if v.State == statemachine.Paused {
+		v.Resumes = r.m.Resumes()
+	}
+	if last, ok := r.m.Last(); ok {
+		v.Seq = last.Seq
+	}
+	return v
+}
+
+func (r *run) currentSteps() []string {
+	if r.current == nil {
+		return []string{}
+	}
+	return append([]string(nil), r.current...)
+}
+
+// progress is the DESIGN.md progress JSON, as the Redis projection also
+// serves it.
+func (r *run) progress(ctx workflow.Context) Progress {
+	info := workflow.GetInfo(ctx)
+	st := r.m.State()
+	p := Progress{
+		WorkflowID:         info.WorkflowExecution.ID,
+		RunID:              info.WorkflowExecution.RunID,
+		Definition:         r.plan.Name,
+		Status:             st.String(),
+		CurrentSteps:       r.currentSteps(),
+		ProgressPercentage: r.m.Progress(),
+		IsComplete:         st == statemachine.Complete,
+		CompletedSteps:     r.m.CompletedCount(),
+		TotalSteps:         max(r.m.Total(), r.m.CompletedCount()),
+		Paused:             st == statemachine.Paused,
+		Error:              r.errMsg,
+	}
+	if last, ok := r.m.Last(); ok {
+		p.UpdatedAt, p.Seq = last.At, last.Seq
+	} else {
+		p.UpdatedAt = info.WorkflowStartTime
+	}
+	return p
+}
+
+// signalLoop receives pause, resume and cancel for the life of the run.
+func (r *run) signalLoop(ctx workflow.Context) {
+	pause := workflow.GetSignalChannel(ctx, SignalPause)
+	resume := workflow.GetSignalChannel(ctx, SignalResume)
+	cancel := workflow.GetSignalChannel(ctx, SignalCancel)
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, SignalPause, receive(ctx, c)) })
+	sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, SignalResume, receive(ctx, c)) })
+	sel.AddReceive(cancel, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, SignalCancel, receive(ctx, c)) })
+	for {
+		sel.Select(ctx)
+	}
+}
+
+// drainSignals applies signals already delivered but not yet received, so
+// that continue-as-new loses none.
+func (r *run) drainSignals(ctx workflow.Context) {
+	for _, name := range []string{SignalPause, SignalResume, SignalCancel} {
+		c := workflow.GetSignalChannel(ctx, name)
+		for {
+			var payload any
+			ok := c.ReceiveAsync(&payload)
+			if !ok {
+				break
+			}
+			r.onSignal(ctx, name, reasonOf(payload))
+		}
+	}
+}
+
+// receive takes one signal's optional payload: {"reason": "…"} or a bare
+// string, as the Temporal CLI's --input makes either easy.
+func receive(ctx workflow.Context, c workflow.ReceiveChannel) string {
+	var payload any
+	c.Receive(ctx, &payload)
+	return reasonOf(payload)
+}
+
+func reasonOf(payload any) string {
+	switch p := payload.(type) {
+	case string:
+		return p
+	case map[string]any:
+		if s, ok := p["reason"].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// onSignal applies pause, resume or cancel. A signal the run cannot act
+// on now (resume while running, pause after the end) is recorded in the
+// log and otherwise ignored: signals cannot be refused to their sender.
+func (r *run) onSignal(ctx workflow.Context, name, reason string) {
+	now := workflow.Now(ctx)
+	var err error
+	switch name {
+	case SignalPause:
+		if _, err = r.m.Pause(reason, now); err == nil {
+			r.paused = true
+		}
+	case SignalResume:
+		if _, err = r.m.Resume(reason, now); err == nil {
+			r.paused = false
+		}
+	case SignalCancel:
+		if r.m.State().Terminal() {
+			err = fmt.Errorf("the run is %s already", r.m.State())
+			break
+		}
+		if reason == "" {
+			reason = "cancelled by signal"
+		}
+		r.cancelled = &reason
+		r.cancelStep()
+		return
+	}
+	if err != nil {
+		r.logger.Warn("signal ignored", "signal", name, "state", r.m.State().String(), "err", err)
+		return
+	}
+	r.logger.Info("signal applied", "signal", name, "state", r.m.State().String(), "reason", reason)
+	r.afterTransition(ctx)
+}
+
+// runHook runs a hook action; a failing hook is logged and does not stop
+// the run, since it reports on the run rather than doing its work.
+func (r *run) runHook(ctx workflow.Context, h definition.Action) {
+	s := &definition.PlanStep{Name: "hook:" + r.m.State().String(), Params: h.Params, Timeouts: &definition.DefaultTimeouts}
+	s.Retry = &definition.RetryPolicy{InitialInterval: definition.DefaultRetry.InitialInterval, BackoffCoefficient: 2, MaximumInterval: definition.DefaultRetry.MaximumInterval, MaximumAttempts: 1}
+	if _, f := r.activity(ctx, s, h.Action, h.Specialist, r.inputData()).get(ctx); f != nil {
+		r.logger.Warn("hook failed", "hook", h.Action, "state", r.m.State().String(), "err", f.String())
+	}
+}

@@ -1,0 +1,261 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/temporal"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/statemachine"
+	"github.com/statedriven/statedriven/workflows"
+	"github.com/statedriven/statedriven/workflows/definition"
+)
+
+// One in-process Temporal server (SQLite in memory) serves every test of
+// the package; each test has its own task queue, so tests run in
+// parallel without seeing each other's work.
+var (
+	testTimeout = 2 * time.Minute
+	serverOnce  sync.Once
+	server      *temporaltest.TestServer
+	queueSeq    atomic.Int64
+)
+
+func sharedServer(t *testing.T) *temporaltest.TestServer {
+	t.Helper()
+	serverOnce.Do(func() {
+		server = temporaltest.NewServer(temporaltest.WithBaseServerOptions(
+			temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+				dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+				dynamicconfig.EnableEagerWorkflowStart.Key():                []dynamicconfig.ConstrainedValue{{Value: true}},
+				dynamicconfig.EnableActivityEagerExecution.Key():            []dynamicconfig.ConstrainedValue{{Value: true}},
+			}),
+		))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := server.GetDefaultClient().OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+			Namespace: server.GetDefaultNamespace(),
+			SearchAttributes: map[string]enumspb.IndexedValueType{
+				workflows.StateAttribute.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+				workflows.ProgressAttribute.GetName():   enumspb.INDEXED_VALUE_TYPE_INT,
+				workflows.DefinitionAttribute.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			},
+		})
+		if err != nil {
+			panic(fmt.Sprintf("register search attributes: %v", err))
+		}
+	})
+	return server
+}
+
+// bundle is what a test works with: a client, its own task queue, the
+// action registry its worker serves, and a context bounded in time.
+type bundle struct {
+	t      *testing.T
+	ctx    context.Context
+	client client.Client
+	queue  string
+	reg    *activities.Registry
+}
+
+// setup returns a test bundle; call start to run a worker on its queue
+// once the test has registered its actions.
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ts := sharedServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return &bundle{
+		t:      t,
+		ctx:    ctx,
+		client: ts.GetDefaultClient(),
+		queue:  fmt.Sprintf("q-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1)),
+		reg:    activities.NewRegistry(),
+	}
+}
+
+// startWorker runs a worker on the bundle's queue (and the given
+// specialist queues) until the test ends or stop is called.
+func (b *bundle) startWorker(specialists ...string) (stop func()) {
+	b.t.Helper()
+	runner := activities.NewRunner(b.reg, activities.RunnerOptions{})
+	var workers []worker.Worker
+	for _, q := range append([]string{b.queue}, specialistQueues(b.queue, specialists)...) {
+		w := worker.New(b.client, q, worker.Options{})
+		if q == b.queue {
+			workflows.Register(w)
+		}
+		runner.Register(w)
+		require.NoError(b.t, w.Start())
+		workers = append(workers, w)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			for _, w := range workers {
+				w.Stop()
+			}
+		})
+	}
+	b.t.Cleanup(stop)
+	return stop
+}
+
+func specialistQueues(queue string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = activities.SpecialistQueue(queue, n)
+	}
+	return out
+}
+
+// plan compiles a definition given as YAML text.
+func (b *bundle) plan(yaml string) *definition.Plan {
+	b.t.Helper()
+	doc, err := definition.Parse(b.t.Name()+".yaml", []byte(yaml))
+	require.NoError(b.t, err)
+	p, err := definition.Compile(doc, definition.Options{})
+	require.NoError(b.t, err)
+	return p
+}
+
+// load compiles an example file, optionally editing its text first.
+func (b *bundle) load(file string, edits ...string) *definition.Plan {
+	b.t.Helper()
+	if len(edits) == 0 {
+		p, err := definition.Load(file)
+		require.NoError(b.t, err)
+		return p
+	}
+	data, err := os.ReadFile(file)
+	require.NoError(b.t, err)
+	text := string(data)
+	for i := 0; i+1 < len(edits); i += 2 {
+		require.Contains(b.t, text, edits[i])
+		text = strings.ReplaceAll(text, edits[i], edits[i+1])
+	}
+	tmp := filepath.Join(b.t.TempDir(), filepath.Base(file))
+	require.NoError(b.t, os.WriteFile(tmp, []byte(text), 0o644))
+	// Sub-workflow files are found next to the original.
+	for _, f := range []string{"sequential.yaml"} {
+		if src, err := os.ReadFile(filepath.Join(filepath.Dir(file), f)); err == nil {
+			require.NoError(b.t, os.WriteFile(filepath.Join(filepath.Dir(tmp), f), src, 0o644))
+		}
+	}
+	p, err := definition.Load(tmp)
+	require.NoError(b.t, err)
+	return p
+}
+
+// start launches a run of plan with input and returns its handle.
+func (b *bundle) start(plan *definition.Plan, input map[string]any, opts ...func(*workflows.Input)) client.WorkflowRun {
+	b.t.Helper()
+	in := workflows.Input{Plan: *plan, Data: input}
+	for _, o := range opts {
+		o(&in)
+	}
+	run, err := b.client.ExecuteWorkflow(b.ctx, client.StartWorkflowOptions{
+		ID:        fmt.Sprintf("%s-%d", b.queue, queueSeq.Add(1)),
+		TaskQueue: b.queue,
+	}, workflows.WorkflowType, in)
+	require.NoError(b.t, err)
+	return run
+}
+
+// finish waits for the run's end and returns its final progress and
+// history, read through the queries.
+func (b *bundle) finish(run client.WorkflowRun) (workflows.Progress, []statemachine.Record, error) {
+	b.t.Helper()
+	var res workflows.Result
+	err := run.Get(b.ctx, &res)
+	return b.progress(run), b.history(run), err
+}
+
+func (b *bundle) progress(run client.WorkflowRun) workflows.Progress {
+	b.t.Helper()
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryProgress)
+	require.NoError(b.t, err)
+	var p workflows.Progress
+	require.NoError(b.t, v.Get(&p))
+	return p
+}
+
+func (b *bundle) history(run client.WorkflowRun) []statemachine.Record {
+	b.t.Helper()
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryHistory)
+	require.NoError(b.t, err)
+	var h []statemachine.Record
+	require.NoError(b.t, v.Get(&h))
+	return h
+}
+
+func (b *bundle) state(run client.WorkflowRun) workflows.StateView {
+	b.t.Helper()
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryState)
+	require.NoError(b.t, err)
+	var s workflows.StateView
+	require.NoError(b.t, v.Get(&s))
+	return s
+}
+
+// waitState waits until the run reports state st.
+func (b *bundle) waitState(run client.WorkflowRun, st statemachine.State) {
+	b.t.Helper()
+	require.Eventually(b.t, func() bool {
+		v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryState)
+		if err != nil {
+			return false
+		}
+		var s workflows.StateView
+		return v.Get(&s) == nil && s.State == st
+	}, time.Minute, 20*time.Millisecond, "run never reached %s", st)
+}
+
+// steps lists the steps named by records with the given event, in order.
+func steps(h []statemachine.Record, ev statemachine.Event) []string {
+	var out []string
+	for _, r := range h {
+		if r.Event == ev {
+			out = append(out, r.Step)
+		}
+	}
+	return out
+}
+
+// requireContiguous checks the history's seq runs 1, 2, 3… and each
+// record starts where the one before ended.
+func requireContiguous(t *testing.T, h []statemachine.Record) {
+	t.Helper()
+	for i, r := range h {
+		require.Equal(t, uint64(i+1), r.Seq, "record %d", i)
+		if i > 0 {
+			require.Equal(t, h[i-1].To, r.From, "record %d starts where %d ended", r.Seq, h[i-1].Seq)
+		}
+	}
+}
+
+// toJSON is a helper for assertions on JSON shapes.
+func toJSON(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	return m
+}

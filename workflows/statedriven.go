@@ -1,0 +1,493 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/statedriven/statedriven/statemachine"
+	"github.com/statedriven/statedriven/workflows/definition"
+	"github.com/statedriven/statedriven/workflows/expression"
+)
+
+// Error types of the failures a run ends with; clients and definitions
+// can match on them.
+const (
+	// ErrTypeBadPlan: the input's plan was edited after it was compiled, or
+	// its expressions do not compile. Nothing ran.
+	ErrTypeBadPlan = "BadPlan"
+	// ErrTypeRunFailed: the run ended in FAILED.
+	ErrTypeRunFailed = "RunFailed"
+	// ErrTypeExpression: an input mapping, condition or map items
+	// expression failed at run time; a step failure that can be routed.
+	ErrTypeExpression = "ExpressionError"
+	// ErrTypeRejected: a review was rejected.
+	ErrTypeRejected = "Rejected"
+	// ErrTypeTimeout: a wait or a review timed out without on_timeout.
+	ErrTypeTimeout = "Timeout"
+	// ErrTypeInternal: the engine met a state it should never reach.
+	ErrTypeInternal = "InternalError"
+)
+
+// expressions is the CEL environment, built once per process. Building it
+// is pure, so sharing it across workflow executions is deterministic.
+var expressions = sync.OnceValues(expression.NewEnv)
+
+// run is one execution of a plan: the machine, the data, and what the
+// handlers need to see. Workflow coroutines never run at once, so it needs
+// no lock.
+type run struct {
+	in     Input
+	plan   *definition.Plan
+	m      *statemachine.Machine
+	logger log.Logger
+
+	steps    map[string]any // step outputs by name
+	next     string         // the step to run next
+	current  []string       // the steps running now
+	progs    map[string]*expression.Program
+	errMsg   string
+	reason   string // why the next transition happens (a routed failure)
+	executed int    // steps executed in this Temporal run
+	runs     int    // continue-as-new generations before this one
+
+	paused    bool
+	cancelled *string // the reason, once a cancel signal arrived
+	review    *decision
+	hooks     []definition.Action // hook actions due after the last transition
+	stepScope workflow.CancelFunc // cancels the running step's activities
+}
+
+// decision is a reviewer's answer to a review step.
+type decision struct {
+	approved bool
+	reason   string
+}
+
+// StateDriven is the interpreter workflow, registered as
+// StateDrivenWorkflow. Its body drives a statemachine.Machine over the
+// plan in its input: every action step an activity with the step's retry
+// policy and timeouts, parallel branches as futures, waits as timers or
+// signals, reviews as updates, sub-workflows as child workflows. It
+// continues as new when the server suggests it (or after
+// Input.MaxStepsPerRun steps), carrying the machine and the data across.
+func StateDriven(ctx workflow.Context, in Input) (Result, error) {
+	r, err := newRun(ctx, in)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := r.handlers(ctx); err != nil {
+		return Result{}, err
+	}
+	return r.drive(ctx)
+}
+
+func newRun(ctx workflow.Context, in Input) (*run, error) {
+	plan := &in.Plan
+	if err := plan.Verify(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("the plan in the input does not match its hash: "+err.Error(), ErrTypeBadPlan, nil)
+	}
+	r := &run{
+		in:     in,
+		plan:   plan,
+		logger: log.With(workflow.GetLogger(ctx), "definition", plan.Name),
+		steps:  map[string]any{},
+		progs:  map[string]*expression.Program{},
+		next:   plan.Initial,
+	}
+	if err := r.compile(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadPlan, nil)
+	}
+	cfg := statemachine.Config{
+		TotalSteps: plan.TotalSteps,
+		OnEnter:    r.hookFuncs(plan.OnEnter),
+		OnExit:     r.hookFuncs(plan.OnExit),
+	}
+	var err error
+	if c := in.Carry; c != nil {
+		r.m, err = statemachine.Restore(c.Machine, cfg)
+		if c.Steps != nil {
+			r.steps = c.Steps
+		}
+		r.next, r.paused, r.runs = c.Next, c.Paused, c.Runs
+	} else {
+		r.m, err = statemachine.New(cfg)
+	}
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("cannot build the state machine: "+err.Error(), ErrTypeBadPlan, nil)
+	}
+	return r, nil
+}
+
+// compile compiles every expression of the plan once, so a step never
+// pays for it and a bad plan is refused before anything runs.
+func (r *run) compile() error {
+	env, err := expressions()
+	if err != nil {
+		return err
+	}
+	add := func(src string, kind expression.Kind) error {
+		key := kind.String() + ":" + src
+		if _, ok := r.progs[key]; ok {
+			return nil
+		}
+		p, err := env.Compile(src, kind)
+		if err != nil {
+			return fmt.Errorf("expression %q: %w", src, err)
+		}
+		r.progs[key] = p
+		return nil
+	}
+	for _, s := range r.plan.Steps {
+		for _, k := range sortedKeys(s.Input) {
+			if err := add(s.Input[k], expression.Any); err != nil {
+				return err
+			}
+		}
+		for _, ch := range s.When {
+			if err := add(ch.If, expression.Bool); err != nil {
+				return err
+			}
+		}
+		if s.Map != nil {
+			if err := add(s.Map.Items, expression.List); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *run) program(src string, kind expression.Kind) *expression.Program {
+	return r.progs[kind.String()+":"+src]
+}
+
+// hookFuncs turns the plan's hooks into machine hooks that queue the hook
+// actions; they run as activities right after the transition.
+func (r *run) hookFuncs(hooks map[string][]definition.Action) map[statemachine.State]func(statemachine.Record) {
+	if len(hooks) == 0 {
+		return nil
+	}
+	out := map[statemachine.State]func(statemachine.Record){}
+	for _, name := range sortedKeys(hooks) {
+		st, err := statemachine.ParseState(name)
+		if err != nil {
+			continue // the compiler refused unknown states already
+		}
+		actions := hooks[name]
+		out[st] = func(statemachine.Record) { r.hooks = append(r.hooks, actions...) }
+	}
+	return out
+}
+
+// drive runs steps until the run ends, pauses included.
+func (r *run) drive(ctx workflow.Context) (Result, error) {
+	if r.in.Carry == nil {
+		r.publish(ctx)
+	}
+	for r.next != "" {
+		if err := workflow.Await(ctx, func() bool { return !r.paused || r.cancelled != nil }); err != nil {
+			return r.finishCancelled(ctx, "cancelled through Temporal")
+		}
+		if r.cancelled != nil {
+			return r.finishCancelled(ctx, *r.cancelled)
+		}
+		if r.shouldContinueAsNew(ctx) {
+			return Result{}, r.continueAsNew(ctx)
+		}
+		s, ok := r.plan.Step(r.next)
+		if !ok {
+			return r.finishFailed(ctx, r.next, &failure{Type: ErrTypeInternal, Message: fmt.Sprintf("step %q is not in the plan", r.next)})
+		}
+		r.executed++
+		next, f := r.runStep(ctx, s)
+		if ctx.Err() != nil {
+			return r.finishCancelled(ctx, "cancelled through Temporal")
+		}
+		if r.cancelled != nil {
+			return r.finishCancelled(ctx, *r.cancelled)
+		}
+		if f != nil {
+			return r.finishFailed(ctx, s.Name, f)
+		}
+		r.next = next
+	}
+	return r.finishComplete(ctx)
+}
+
+// failure is why a step did not succeed.
+type failure struct {
+	Type    string
+	Message string
+	// route is where a timeout with on_timeout goes, whatever the
+	// step's conditions say.
+	route string
+}
+
+func (f *failure) String() string {
+	if f.Type == "" {
+		return f.Message
+	}
+	return f.Type + ": " + f.Message
+}
+
+// stateOf is the state a run is in while a step of kind k runs.
+func stateOf(k definition.Kind) statemachine.State {
+	switch k {
+	case definition.KindWait:
+		return statemachine.Waiting
+	case definition.KindReview:
+		return statemachine.Review
+	}
+	return statemachine.Processing
+}
+
+// runStep runs one step and returns the step to go to next ("" to end in
+// COMPLETE), or the failure that ends the run.
+func (r *run) runStep(ctx workflow.Context, s *definition.PlanStep) (string, *failure) {
+	switch s.Kind {
+	case definition.KindSucceed:
+		if r.m.State() == statemachine.Initial {
+			r.enter(ctx, s)
+		}
+		return "", nil
+	case definition.KindFail:
+		if r.m.State() == statemachine.Initial {
+			r.enter(ctx, s)
+		}
+		msg := s.Error
+		if r.reason != "" {
+			msg += " (" + r.reason + ")"
+		}
+		return "", &failure{Message: msg}
+	}
+	if err := r.enter(ctx, s); err != nil {
+		return "", err
+	}
+	out, f := r.execute(ctx, s)
+	r.current = nil
+	if f != nil {
+		return r.routeFailure(s, f)
+	}
+	if s.Kind != definition.KindParallel {
+		r.steps[s.Name] = out
+		if err := r.completeStep(ctx, s.Name, s.Remaining); err != nil {
+			return "", err
+		}
+	}
+	for _, ch := range s.When {
+		ok, err := r.program(ch.If, expression.Bool).EvalBool(r.vars(out, nil))
+		if err != nil {
+			return r.routeFailure(s, &failure{Type: ErrTypeExpression, Message: err.Error()})
+		}
+		if ok {
+			r.reason = fmt.Sprintf("when %s", ch.If)
+			return ch.Next, nil
+		}
+	}
+	r.reason = ""
+	return s.Next, nil
+}
+
+// routeFailure sends a failed step's run to the step its conditions name
+// for the error type, else to conditions.failure, else ends it.
+func (r *run) routeFailure(s *definition.PlanStep, f *failure) (string, *failure) {
+	target, ok := s.OnError[f.Type]
+	if !ok {
+		target = s.OnFailure
+	}
+	if f.route != "" {
+		target = f.route
+	}
+	if target == "" {
+		return "", f
+	}
+	r.steps[s.Name] = map[string]any{"error": f.Message, "error_type": f.Type}
+	r.reason = fmt.Sprintf("step %s failed: %s", s.Name, f)
+	r.logger.Info("step failed, routed", "step", s.Name, "err", f.String(), "next", target)
+	return target, nil
+}
+
+// enter moves the machine to the state of step s.
+func (r *run) enter(ctx workflow.Context, s *definition.PlanStep) *failure {
+	to := stateOf(s.Kind)
+	ev := statemachine.EventStep
+	switch {
+	case r.m.State() == statemachine.Initial:
+		ev = statemachine.EventStart
+	case to == statemachine.Waiting:
+		ev = statemachine.EventWait
+	case to == statemachine.Review:
+		ev = statemachine.EventReview
+	}
+	_, err := r.m.Transition(to, statemachine.Cause{Step: s.Name, Event: ev, Reason: r.reason}, workflow.Now(ctx))
+	r.reason = ""
+	if err != nil {
+		return &failure{Type: ErrTypeInternal, Message: err.Error()}
+	}
+	r.current = []string{s.Name}
+	r.afterTransition(ctx)
+	return nil
+}
+
+// completeStep records a finished step, with a checkpoint of the data.
+func (r *run) completeStep(ctx workflow.Context, name string, remaining int) *failure {
+	data, err := json.Marshal(r.steps)
+	if err != nil {
+		return &failure{Type: ErrTypeInternal, Message: "checkpoint data: " + err.Error()}
+	}
+	if _, err := r.m.CompleteStep(name, remaining, data, workflow.Now(ctx)); err != nil {
+		return &failure{Type: ErrTypeInternal, Message: err.Error()}
+	}
+	r.publish(ctx)
+	return nil
+}
+
+// afterTransition publishes the new state and runs the hooks it queued.
+func (r *run) afterTransition(ctx workflow.Context) {
+	r.publish(ctx)
+	hooks := r.hooks
+	r.hooks = nil
+	for _, h := range hooks {
+		r.runHook(ctx, h)
+	}
+}
+
+// vars are what expressions see.
+func (r *run) vars(result, item any) expression.Vars {
+	return expression.Vars{Input: r.inputData(), Steps: r.steps, Result: result, Item: item}
+}
+
+func (r *run) inputData() any {
+	if r.in.Data == nil {
+		return map[string]any{}
+	}
+	return r.in.Data
+}
+
+// publish shows the machine to the outside: search attributes for the
+// Web UI and `temporal workflow list`, and the current details line.
+func (r *run) publish(ctx workflow.Context) {
+	workflow.SetCurrentDetails(ctx, r.details())
+	if r.in.NoSearchAttributes {
+		return
+	}
+	err := workflow.UpsertTypedSearchAttributes(ctx,
+		StateAttribute.ValueSet(r.m.State().String()),
+		ProgressAttribute.ValueSet(int64(r.m.Progress())),
+		DefinitionAttribute.ValueSet(r.plan.Name),
+	)
+	if err != nil {
+		r.logger.Warn("cannot upsert search attributes", "err", err)
+	}
+}
+
+// details is the line a person reads in the Web UI:
+// "PROCESSING — step 3/7: analyze".
+func (r *run) details() string {
+	st := r.m.State()
+	done := r.m.CompletedCount()
+	total := max(r.m.Total(), done)
+	switch {
+	case st == statemachine.Paused:
+		return fmt.Sprintf("PAUSED — %d/%d steps done; resume returns to %s", done, total, r.m.Resumes())
+	case st.Terminal() || len(r.current) == 0:
+		line := fmt.Sprintf("%s — %d/%d steps done", st, done, total)
+		if r.errMsg != "" {
+			line += ": " + r.errMsg
+		}
+		return line
+	}
+	return fmt.Sprintf("%s — step %d/%d: %s", st, min(done+1, total), total, strings.Join(r.current, ", "))
+}
+
+func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
+	if r.executed == 0 {
+		return false // make progress in every run
+	}
+	if r.in.MaxStepsPerRun > 0 && r.executed >= r.in.MaxStepsPerRun {
+		return true
+	}
+	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// continueAsNew carries the machine and data into a fresh run, after the
+// signals already received are applied so none is lost.
+func (r *run) continueAsNew(ctx workflow.Context) error {
+	r.drainSignals(ctx)
+	next := r.in
+	next.Carry = &Carry{Machine: r.m.Snapshot(), Steps: r.steps, Next: r.next, Paused: r.paused, Runs: r.runs + 1}
+	r.logger.Info("continuing as new", "next", r.next, "runs", r.runs+1)
+	return workflow.NewContinueAsNewError(ctx, WorkflowType, next)
+}
+
+func (r *run) finishComplete(ctx workflow.Context) (Result, error) {
+	if _, err := r.m.Complete(workflow.Now(ctx)); err != nil {
+		return r.finishFailed(ctx, r.m.Step(), &failure{Type: ErrTypeInternal, Message: err.Error()})
+	}
+	r.current = nil
+	r.afterTransition(ctx)
+	return Result{State: r.m.State(), Steps: r.steps}, nil
+}
+
+func (r *run) finishFailed(ctx workflow.Context, step string, f *failure) (Result, error) {
+	r.errMsg = f.String()
+	r.current = nil
+	if _, err := r.m.Fail(step, r.errMsg, workflow.Now(ctx)); err != nil {
+		r.logger.Error("cannot record the failure", "step", step, "err", err)
+	}
+	r.afterTransition(ctx)
+	r.logger.Info("run failed", "step", step, "err", r.errMsg)
+	return Result{State: r.m.State(), Steps: r.steps, Error: r.errMsg},
+		temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %s", step, r.errMsg), ErrTypeRunFailed, nil,
+			Result{State: r.m.State(), Error: r.errMsg})
+}
+
+// finishCancelled ends the run in CANCELLED. It works on a disconnected
+// context so that it can still record the end after Temporal cancelled
+// the workflow, and returns a cancellation so Temporal shows Canceled.
+func (r *run) finishCancelled(ctx workflow.Context, reason string) (Result, error) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if r.stepScope != nil {
+		r.stepScope()
+	}
+	r.current = nil
+	if _, err := r.m.Cancel(reason, workflow.Now(dctx)); err != nil {
+		r.logger.Error("cannot record the cancellation", "err", err)
+	}
+	r.afterTransition(dctx)
+	return Result{State: r.m.State(), Steps: r.steps}, temporal.NewCanceledError(reason)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// asFailure classifies an activity or child workflow error.
+func asFailure(err error) *failure {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return &failure{Type: app.Type(), Message: app.Message()}
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return &failure{Type: ErrTypeTimeout, Message: timeout.Error()}
+	}
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return &failure{Type: "Canceled", Message: "cancelled"}
+	}
+	return &failure{Message: err.Error()}
+}

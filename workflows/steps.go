@@ -1,0 +1,403 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/workflows/definition"
+	"github.com/statedriven/statedriven/workflows/expression"
+)
+
+// execute runs the work of step s and returns its output.
+func (r *run) execute(ctx workflow.Context, s *definition.PlanStep) (any, *failure) {
+	sctx, cancel := workflow.WithCancel(ctx)
+	r.stepScope = cancel
+	defer func() {
+		cancel()
+		r.stepScope = nil
+	}()
+	switch s.Kind {
+	case definition.KindAction:
+		in, f := r.stepInput(s)
+		if f != nil {
+			return nil, f
+		}
+		return r.activity(sctx, s, s.Action, s.Specialist, in).get(sctx)
+	case definition.KindParallel:
+		return r.parallel(sctx, s)
+	case definition.KindMap:
+		return r.mapStep(sctx, s)
+	case definition.KindWorkflow:
+		return r.child(sctx, s).get(sctx)
+	case definition.KindWait:
+		return r.wait(sctx, s)
+	case definition.KindReview:
+		return r.reviewStep(sctx, s)
+	}
+	return nil, &failure{Type: ErrTypeInternal, Message: fmt.Sprintf("step %q has unknown kind %q", s.Name, s.Kind)}
+}
+
+// stepInput evaluates the step's input mapping; without one an action
+// gets the run's input.
+func (r *run) stepInput(s *definition.PlanStep) (any, *failure) {
+	return r.mapping(s, nil)
+}
+
+func (r *run) mapping(s *definition.PlanStep, item any) (any, *failure) {
+	if len(s.Input) == 0 {
+		return r.inputData(), nil
+	}
+	out := make(map[string]any, len(s.Input))
+	for _, k := range sortedKeys(s.Input) {
+		v, err := r.program(s.Input[k], expression.Any).Eval(r.vars(nil, item))
+		if err != nil {
+			return nil, &failure{Type: ErrTypeExpression, Message: fmt.Sprintf("input %s: %v", k, err)}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// pending is a started piece of work whose output is still to come.
+type pending struct {
+	future workflow.Future
+	fail   *failure
+}
+
+func (p pending) get(ctx workflow.Context) (any, *failure) {
+	if p.fail != nil {
+		return nil, p.fail
+	}
+	var out activities.StepOutput
+	if err := p.future.Get(ctx, &out); err != nil {
+		return nil, asFailure(err)
+	}
+	return out.Result, nil
+}
+
+// activityOptions turns the step's policy into Temporal's.
+func (r *run) activityOptions(ctx workflow.Context, s *definition.PlanStep, action, specialist string) workflow.ActivityOptions {
+	queue := workflow.GetInfo(ctx).TaskQueueName
+	if specialist != "" {
+		queue = activities.SpecialistQueue(queue, specialist)
+	}
+	ao := workflow.ActivityOptions{
+		TaskQueue: queue,
+		Summary:   fmt.Sprintf("%s: %s", s.Name, action),
+	}
+	if t := s.Timeouts; t != nil {
+		ao.StartToCloseTimeout = t.StartToClose.D
+		ao.ScheduleToCloseTimeout = t.ScheduleToClose.D
+		ao.HeartbeatTimeout = t.Heartbeat.D
+	}
+	if ao.StartToCloseTimeout == 0 && ao.ScheduleToCloseTimeout == 0 {
+		ao.StartToCloseTimeout = definition.DefaultTimeouts.StartToClose.D
+	}
+	if p := s.Retry; p != nil {
+		ao.RetryPolicy = &temporal.RetryPolicy{
+			InitialInterval:        p.InitialInterval.D,
+			BackoffCoefficient:     p.BackoffCoefficient,
+			MaximumInterval:        p.MaximumInterval.D,
+			MaximumAttempts:        int32(p.MaximumAttempts),
+			NonRetryableErrorTypes: p.NonRetryableErrors,
+		}
+	}
+	return ao
+}
+
+// activity starts the RunStep activity for one action of step s.
+func (r *run) activity(ctx workflow.Context, s *definition.PlanStep, action, specialist string, input any) pending {
+	return r.activityItem(ctx, s, action, specialist, s.Params, input, nil, 0)
+}
+
+// activityItem starts RunStep for one action call; map steps pass the
+// item and its index.
+func (r *run) activityItem(ctx workflow.Context, s *definition.PlanStep, action, specialist string, params map[string]any, input, item any, index int) pending {
+	info := workflow.GetInfo(ctx)
+	actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, s, action, specialist))
+	f := workflow.ExecuteActivity(actx, activities.RunStepName, activities.StepInput{
+		WorkflowID: info.WorkflowExecution.ID,
+		RunID:      info.WorkflowExecution.RunID,
+		Definition: r.plan.Name,
+		Step:       s.Name,
+		Action:     action,
+		Params:     params,
+		Input:      input,
+		Steps:      r.steps,
+		Item:       item,
+		Index:      index,
+	})
+	return pending{future: f}
+}
+
+// branch is one arm of a parallel step.
+type branch struct {
+	name string
+	work pending
+}
+
+// parallel runs the branches of s at once and joins when all finish; what
+// a failing branch does is the step's on_branch_failure.
+func (r *run) parallel(ctx workflow.Context, s *definition.PlanStep) (any, *failure) {
+	var arms []branch
+	if s.Action != "" {
+		in, f := r.stepInput(s)
+		arms = append(arms, branch{s.Name, pendingOr(f, func() pending { return r.activity(ctx, s, s.Action, s.Specialist, in) })})
+	}
+	for _, name := range s.Branches {
+		b, _ := r.plan.Step(name)
+		arms = append(arms, branch{name, r.startBranch(ctx, b)})
+	}
+	r.current = make([]string, len(arms))
+	for i, a := range arms {
+		r.current[i] = a.name
+	}
+	r.publish(ctx)
+
+	outputs := map[string]any{}
+	var first, internal *failure
+	var failedBranch string
+	left := len(arms)
+	finish := func(name string, out any, f *failure) {
+		left--
+		r.current = removeName(r.current, name)
+		if f != nil {
+			r.logger.Warn("branch failed", "step", s.Name, "branch", name, "err", f.String())
+			out = map[string]any{"error": f.Message, "error_type": f.Type}
+			if first == nil {
+				first, failedBranch = f, name
+				if s.OnBranchFailure == definition.FailFast {
+					r.cancelStep()
+				}
+			}
+		}
+		outputs[name] = out
+		r.steps[name] = out
+		if f == nil && internal == nil {
+			internal = r.completeStep(ctx, name, left+s.Remaining)
+		}
+	}
+	sel := workflow.NewSelector(ctx)
+	for _, a := range arms {
+		if a.work.fail != nil {
+			finish(a.name, nil, a.work.fail)
+			continue
+		}
+		sel.AddFuture(a.work.future, func(fut workflow.Future) {
+			out, f := pending{future: fut}.get(ctx)
+			finish(a.name, out, f)
+		})
+	}
+	// Branches are joined in the order they finish, which replay repeats.
+	for left > 0 {
+		sel.Select(ctx)
+	}
+	if internal != nil {
+		return nil, internal
+	}
+	if first != nil && s.OnBranchFailure != definition.Ignore {
+		return nil, &failure{Type: first.Type, Message: fmt.Sprintf("branch %s: %s", failedBranch, first.Message)}
+	}
+	if s.Action == "" {
+		r.steps[s.Name] = outputs
+	}
+	return outputs, nil
+}
+
+func pendingOr(f *failure, start func() pending) pending {
+	if f != nil {
+		return pending{fail: f}
+	}
+	return start()
+}
+
+// startBranch starts a branch step: an action, a map or a sub-workflow.
+func (r *run) startBranch(ctx workflow.Context, b *definition.PlanStep) pending {
+	switch b.Kind {
+	case definition.KindAction:
+		in, f := r.stepInput(b)
+		return pendingOr(f, func() pending { return r.activity(ctx, b, b.Action, b.Specialist, in) })
+	case definition.KindWorkflow:
+		return r.child(ctx, b)
+	case definition.KindMap:
+		// A map branch runs as its own coroutine; its result arrives
+		// through a settable future like any other branch's.
+		fut, set := workflow.NewFuture(ctx)
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			out, f := r.mapStep(gctx, b)
+			if f != nil {
+				set.Set(nil, temporal.NewApplicationError(f.Message, f.Type))
+				return
+			}
+			set.Set(activities.StepOutput{Result: out}, nil)
+		})
+		return pending{future: fut}
+	}
+	return pending{fail: &failure{Type: ErrTypeInternal, Message: fmt.Sprintf("branch %q is a %s step", b.Name, b.Kind)}}
+}
+
+// cancelStep cancels the work of the running step (fail_fast).
+func (r *run) cancelStep() {
+	if r.stepScope != nil {
+		r.stepScope()
+	}
+}
+
+func removeName(names []string, name string) []string {
+	out := names[:0]
+	for _, n := range names {
+		if n != name {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// mapStep runs the step's action once per item, at most Concurrency at a
+// time, and returns the outputs in the items' order.
+func (r *run) mapStep(ctx workflow.Context, s *definition.PlanStep) (any, *failure) {
+	raw, err := r.program(s.Map.Items, expression.List).Eval(r.vars(nil, nil))
+	if err != nil {
+		return nil, &failure{Type: ErrTypeExpression, Message: "map items: " + err.Error()}
+	}
+	items, _ := raw.([]any)
+	results := make([]any, len(items))
+	sel := workflow.NewSelector(ctx)
+	var first *failure
+	inFlight, next := 0, 0
+	start := func(i int, in any) {
+		inFlight++
+		p := r.activityItem(ctx, s, s.Map.Action, s.Map.Specialist, s.Map.Params, in, items[i], i)
+		sel.AddFuture(p.future, func(fut workflow.Future) {
+			inFlight--
+			out, f := pending{future: fut}.get(ctx)
+			if f != nil && first == nil {
+				// Start no more items; the ones running finish first.
+				first = &failure{Type: f.Type, Message: fmt.Sprintf("item %d: %s", i, f.Message)}
+			}
+			results[i] = out
+		})
+	}
+	for {
+		for first == nil && next < len(items) && inFlight < s.Map.Concurrency {
+			in, f := r.mapping(s, items[next])
+			if f != nil {
+				first = f
+				break
+			}
+			start(next, in)
+			next++
+		}
+		if inFlight == 0 {
+			break
+		}
+		sel.Select(ctx)
+	}
+	if first != nil {
+		return nil, first
+	}
+	return results, nil
+}
+
+// child runs a sub-workflow step as a child workflow of this run.
+func (r *run) child(ctx workflow.Context, s *definition.PlanStep) pending {
+	if s.Child == nil {
+		return pending{fail: &failure{Type: ErrTypeInternal, Message: fmt.Sprintf("step %q has no sub-workflow plan", s.Name)}}
+	}
+	in, f := r.stepInput(s)
+	if f != nil {
+		return pending{fail: f}
+	}
+	data, _ := in.(map[string]any)
+	info := workflow.GetInfo(ctx)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:    fmt.Sprintf("%s/%s", info.WorkflowExecution.ID, s.Name),
+		TaskQueue:     info.TaskQueueName,
+		StaticSummary: fmt.Sprintf("%s: sub-workflow %s", s.Name, s.Child.Name),
+	})
+	fut := workflow.ExecuteChildWorkflow(cctx, WorkflowType, Input{Plan: *s.Child, Data: data, NoSearchAttributes: r.in.NoSearchAttributes})
+	// The child's Result becomes the step's output.
+	out, set := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		var res Result
+		if err := fut.Get(gctx, &res); err != nil {
+			set.Set(nil, err)
+			return
+		}
+		set.Set(activities.StepOutput{Result: map[string]any{"state": res.State.String(), "steps": res.Steps}}, nil)
+	})
+	return pending{future: out}
+}
+
+// wait holds the run in WAITING for a duration, or until a signal (or
+// its timeout).
+func (r *run) wait(ctx workflow.Context, s *definition.PlanStep) (any, *failure) {
+	w := s.Wait
+	if w.Duration.Set {
+		if err := workflow.NewTimerWithOptions(ctx, w.Duration.D, workflow.TimerOptions{Summary: s.Name + ": wait " + w.Duration.String()}).Get(ctx, nil); err != nil {
+			return nil, asFailure(err)
+		}
+		return map[string]any{"waited": w.Duration.String()}, nil
+	}
+	ch := workflow.GetSignalChannel(ctx, w.Signal)
+	var payload any
+	received, timedOut := false, false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, &payload)
+		received = true
+	})
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	if w.Timeout.Set {
+		sel.AddFuture(workflow.NewTimerWithOptions(ctx, w.Timeout.D, workflow.TimerOptions{Summary: s.Name + ": timeout"}), func(workflow.Future) { timedOut = true })
+	}
+	sel.Select(ctx)
+	switch {
+	case received:
+		return map[string]any{"signal": w.Signal, "payload": payload}, nil
+	case timedOut:
+		return r.timedOut(w.OnTimeout, fmt.Sprintf("no %s signal within %s", w.Signal, w.Timeout))
+	}
+	return nil, &failure{Type: "Canceled", Message: "cancelled"}
+}
+
+// timedOut routes a timeout to on_timeout, or fails the step.
+func (r *run) timedOut(target, msg string) (any, *failure) {
+	return nil, &failure{Type: ErrTypeTimeout, Message: msg, route: target}
+}
+
+// reviewStep holds the run in REVIEW until the approve or reject update,
+// or the review's timeout.
+func (r *run) reviewStep(ctx workflow.Context, s *definition.PlanStep) (any, *failure) {
+	r.review = nil
+	var timedOut bool
+	if t := s.Review.Timeout; t.Set {
+		ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: t.D, TimerOptions: workflow.TimerOptions{Summary: s.Name + ": review timeout"}},
+			func() bool { return r.review != nil })
+		if err != nil {
+			return nil, asFailure(err)
+		}
+		timedOut = !ok
+	} else if err := workflow.Await(ctx, func() bool { return r.review != nil }); err != nil {
+		return nil, asFailure(err)
+	}
+	if timedOut {
+		if s.Review.OnTimeout == "" {
+			return nil, &failure{Type: ErrTypeRejected, Message: fmt.Sprintf("no decision within %s", s.Review.Timeout)}
+		}
+		return r.timedOut(s.Review.OnTimeout, fmt.Sprintf("no decision within %s", s.Review.Timeout))
+	}
+	d := r.review
+	r.review = nil
+	if !d.approved {
+		msg := "rejected"
+		if d.reason != "" {
+			msg += ": " + d.reason
+		}
+		return nil, &failure{Type: ErrTypeRejected, Message: msg}
+	}
+	return map[string]any{"approved": true, "reason": d.reason}, nil
+}
