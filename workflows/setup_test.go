@@ -37,8 +37,10 @@ var (
 	queueSeq    atomic.Int64
 )
 
-func sharedServer(t *testing.T) *temporaltest.TestServer {
-	t.Helper()
+func sharedServer(t testing.TB) *temporaltest.TestServer {
+	if t != nil {
+		t.Helper()
+	}
 	serverOnce.Do(func() {
 		server = temporaltest.NewServer(temporaltest.WithBaseServerOptions(
 			temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{

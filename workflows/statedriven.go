@@ -58,6 +58,8 @@ type run struct {
 	executed int    // steps executed in this Temporal run
 	runs     int    // continue-as-new generations before this one
 
+	pub publisher // what the Web UI was last shown
+
 	paused    bool
 	cancelled *string // the reason, once a cancel signal arrived
 	review    *decision
@@ -101,6 +103,8 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 		steps:  map[string]any{},
 		progs:  map[string]*expression.Program{},
 		next:   plan.Initial,
+		// -1 so that the first publish shows progress 0 too.
+		pub: publisher{progress: -1},
 	}
 	if err := r.compile(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadPlan, nil)
@@ -189,9 +193,8 @@ func (r *run) hookFuncs(hooks map[string][]definition.Action) map[statemachine.S
 
 // drive runs steps until the run ends, pauses included.
 func (r *run) drive(ctx workflow.Context) (Result, error) {
-	if r.in.Carry == nil {
-		r.publish(ctx)
-	}
+	r.publish(ctx)
+	workflow.Go(ctx, r.publisherLoop)
 	for r.next != "" {
 		if err := workflow.Await(ctx, func() bool { return !r.paused || r.cancelled != nil }); err != nil {
 			return r.finishCancelled(ctx, "cancelled through Temporal")
@@ -278,7 +281,7 @@ func (r *run) runStep(ctx workflow.Context, s *definition.PlanStep) (string, *fa
 	}
 	if s.Kind != definition.KindParallel {
 		r.steps[s.Name] = out
-		if err := r.completeStep(ctx, s.Name, s.Remaining); err != nil {
+		if err := r.completeStep(ctx, s.Name, s.Remaining, false); err != nil {
 			return "", err
 		}
 	}
@@ -337,8 +340,10 @@ func (r *run) enter(ctx workflow.Context, s *definition.PlanStep) *failure {
 	return nil
 }
 
-// completeStep records a finished step, with a checkpoint of the data.
-func (r *run) completeStep(ctx workflow.Context, name string, remaining int) *failure {
+// completeStep records a finished step, with a checkpoint of the data. The
+// new progress is published by the transition that follows at once, or,
+// for a branch of a parallel step, right away.
+func (r *run) completeStep(ctx workflow.Context, name string, remaining int, publish bool) *failure {
 	data, err := json.Marshal(r.steps)
 	if err != nil {
 		return &failure{Type: ErrTypeInternal, Message: "checkpoint data: " + err.Error()}
@@ -346,7 +351,9 @@ func (r *run) completeStep(ctx workflow.Context, name string, remaining int) *fa
 	if _, err := r.m.CompleteStep(name, remaining, data, workflow.Now(ctx)); err != nil {
 		return &failure{Type: ErrTypeInternal, Message: err.Error()}
 	}
-	r.publish(ctx)
+	if publish || r.m.State() == statemachine.Paused {
+		r.publish(ctx)
+	}
 	return nil
 }
 
@@ -370,23 +377,6 @@ func (r *run) inputData() any {
 		return map[string]any{}
 	}
 	return r.in.Data
-}
-
-// publish shows the machine to the outside: search attributes for the
-// Web UI and `temporal workflow list`, and the current details line.
-func (r *run) publish(ctx workflow.Context) {
-	workflow.SetCurrentDetails(ctx, r.details())
-	if r.in.NoSearchAttributes {
-		return
-	}
-	err := workflow.UpsertTypedSearchAttributes(ctx,
-		StateAttribute.ValueSet(r.m.State().String()),
-		ProgressAttribute.ValueSet(int64(r.m.Progress())),
-		DefinitionAttribute.ValueSet(r.plan.Name),
-	)
-	if err != nil {
-		r.logger.Warn("cannot upsert search attributes", "err", err)
-	}
 }
 
 // details is the line a person reads in the Web UI:
@@ -422,6 +412,7 @@ func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
 // signals already received are applied so none is lost.
 func (r *run) continueAsNew(ctx workflow.Context) error {
 	r.drainSignals(ctx)
+	r.flush(ctx, true)
 	next := r.in
 	next.Carry = &Carry{Machine: r.m.Snapshot(), Steps: r.steps, Next: r.next, Paused: r.paused, Runs: r.runs + 1}
 	r.logger.Info("continuing as new", "next", r.next, "runs", r.runs+1)
@@ -434,6 +425,7 @@ func (r *run) finishComplete(ctx workflow.Context) (Result, error) {
 	}
 	r.current = nil
 	r.afterTransition(ctx)
+	r.flush(ctx, true)
 	return Result{State: r.m.State(), Steps: r.steps}, nil
 }
 
@@ -444,6 +436,7 @@ func (r *run) finishFailed(ctx workflow.Context, step string, f *failure) (Resul
 		r.logger.Error("cannot record the failure", "step", step, "err", err)
 	}
 	r.afterTransition(ctx)
+	r.flush(ctx, true)
 	r.logger.Info("run failed", "step", step, "err", r.errMsg)
 	return Result{State: r.m.State(), Steps: r.steps, Error: r.errMsg},
 		temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %s", step, r.errMsg), ErrTypeRunFailed, nil,
@@ -463,6 +456,7 @@ func (r *run) finishCancelled(ctx workflow.Context, reason string) (Result, erro
 		r.logger.Error("cannot record the cancellation", "err", err)
 	}
 	r.afterTransition(dctx)
+	r.flush(dctx, true)
 	return Result{State: r.m.State(), Steps: r.steps}, temporal.NewCanceledError(reason)
 }
 

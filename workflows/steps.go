@@ -177,7 +177,7 @@ func (r *run) parallel(ctx workflow.Context, s *definition.PlanStep) (any, *fail
 		outputs[name] = out
 		r.steps[name] = out
 		if f == nil && internal == nil {
-			internal = r.completeStep(ctx, name, left+s.Remaining)
+			internal = r.completeStep(ctx, name, left+s.Remaining, left > 0)
 		}
 	}
 	sel := workflow.NewSelector(ctx)

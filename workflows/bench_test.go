@@ -1,0 +1,200 @@
+package workflows_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/workflows"
+	"github.com/statedriven/statedriven/workflows/definition"
+)
+
+// fiveSteps is the definition the engine runs in the benchmark; the
+// hand-written workflow below does the same five activities.
+const fiveSteps = `
+workflow_id: five-steps
+initial_step: s1
+defaults:
+  retry: {initial_interval: 1s, maximum_attempts: 3}
+  timeouts: {start_to_close: 1m}
+steps:
+  - {name: s1, action: noop}
+  - {name: s2, action: noop}
+  - {name: s3, action: noop}
+  - {name: s4, action: noop}
+  - {name: s5, action: noop}
+`
+
+// plainWorkflow is the baseline: what a team would write by hand for five
+// steps, one activity after another, with the same options.
+func plainWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 100 * time.Second, MaximumAttempts: 3},
+	})
+	for i := range 5 {
+		in := activities.StepInput{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Step: fmt.Sprintf("s%d", i+1)}
+		if err := workflow.ExecuteActivity(ctx, "PlainStep", in).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstSteps records when each workflow's first activity started.
+type firstSteps struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (f *firstSteps) mark(in activities.StepInput) {
+	if in.Step != "s1" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.at[in.WorkflowID]; !ok {
+		f.at[in.WorkflowID] = time.Now()
+	}
+}
+
+func (f *firstSteps) get(id string) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.at[id]
+	return t, ok
+}
+
+// BenchmarkEngineVersusPlain runs the five-step definition through the
+// engine and the hand-written workflow side by side on one in-process
+// server: throughput with BENCH_RUNS (default 200) runs in flight at once,
+// and the latency from start to the first step for runs started one at a
+// time (BENCH_LATENCY_RUNS, default 100), with eager workflow start and
+// eager activity dispatch on. Run it with `make bench`.
+func BenchmarkEngineVersusPlain(b *testing.B) {
+	ts := sharedServer(b)
+	c := ts.GetDefaultClient()
+	queue := "bench"
+	first := &firstSteps{at: map[string]time.Time{}}
+	reg := activities.NewRegistry()
+	reg.MustRegister("noop", func(ctx context.Context, in activities.StepInput) (any, error) {
+		first.mark(in)
+		return nil, nil
+	})
+	w := worker.New(c, queue, worker.Options{})
+	workflows.Register(w)
+	activities.NewRunner(reg, activities.RunnerOptions{}).Register(w)
+	w.RegisterWorkflowWithOptions(plainWorkflow, workflow.RegisterOptions{Name: "PlainWorkflow"})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.StepInput) error {
+		first.mark(in)
+		return nil
+	}, activity.RegisterOptions{Name: "PlainStep"})
+	if err := w.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+
+	doc, err := definition.Parse("five-steps.yaml", []byte(fiveSteps))
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := definition.Compile(doc, definition.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runs := envInt("BENCH_RUNS", 200)
+	latencyRuns := envInt("BENCH_LATENCY_RUNS", 100)
+	ctx := context.Background()
+	seq := 0
+	start := func(kind string) (client.WorkflowRun, time.Time) {
+		seq++
+		opts := client.StartWorkflowOptions{ID: fmt.Sprintf("bench-%s-%d-%d", kind, seq, time.Now().UnixNano()), TaskQueue: queue, EnableEagerStart: true}
+		t0 := time.Now()
+		var run client.WorkflowRun
+		var err error
+		if kind == "engine" {
+			run, err = c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, workflows.Input{Plan: *plan, NoSearchAttributes: os.Getenv("BENCH_NO_SA") != ""})
+		} else {
+			run, err = c.ExecuteWorkflow(ctx, opts, "PlainWorkflow")
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		return run, t0
+	}
+	throughput := func(kind string) float64 {
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, runs)
+		for range runs {
+			run, _ := start(kind)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := run.Get(ctx, nil); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		return float64(runs) / time.Since(t0).Seconds()
+	}
+	latency := func(kind string) (p50, p99 time.Duration) {
+		var ds []time.Duration
+		for range latencyRuns {
+			run, t0 := start(kind)
+			if err := run.Get(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+			t1, ok := first.get(run.GetID())
+			if !ok {
+				b.Fatalf("%s: no first step recorded", run.GetID())
+			}
+			ds = append(ds, t1.Sub(t0))
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2], ds[(len(ds)*99)/100]
+	}
+
+	for b.Loop() {
+		// Warm both paths first, then alternate, so neither runs on a
+		// colder server or a busier machine than the other.
+		throughput("plain")
+		throughput("engine")
+		plainRate, engineRate := throughput("plain"), throughput("engine")
+		plainP50, plainP99 := latency("plain")
+		engineP50, engineP99 := latency("engine")
+		b.ReportMetric(engineRate, "engine-runs/s")
+		b.ReportMetric(plainRate, "plain-runs/s")
+		b.ReportMetric(engineRate/plainRate, "throughput-ratio")
+		b.ReportMetric(ms(engineP50), "engine-first-step-p50-ms")
+		b.ReportMetric(ms(engineP99), "engine-first-step-p99-ms")
+		b.ReportMetric(ms(plainP50), "plain-first-step-p50-ms")
+		b.ReportMetric(ms(plainP99), "plain-first-step-p99-ms")
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
