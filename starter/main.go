@@ -1,12 +1,20 @@
 // Command starter is statedriven's command-line client: it checks
-// definitions now, and launches, follows and steers runs as the engine
-// grows (see the README's CLI reference).
+// definitions, launches runs, follows them with a progress bar, reads
+// their state, progress and history, and steers them with signals and
+// updates (see the README's CLI reference). The verbs are thin: the
+// talking to Temporal is in package client.
+//
+// Connection settings are the Temporal CLI's: TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE
+// and the profile file; --address and --namespace override them.
 //
 // Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad input.
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +23,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/statedriven/statedriven/starter/client"
+	"github.com/statedriven/statedriven/workflows"
 )
 
 // Exit codes.
@@ -69,22 +80,93 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type globals struct {
-	json   bool
-	stdout io.Writer
-	stderr io.Writer
+	json      bool
+	address   string
+	namespace string
+	stdin     io.Reader
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	g := &globals{stdout: stdout, stderr: stderr}
+	g := &globals{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
-		Use:           "starter",
-		Short:         "Check definitions and steer statedriven runs",
+		Use:   "starter",
+		Short: "Check definitions, launch statedriven runs, follow and steer them",
+		Long: "starter checks definitions, launches statedriven runs on Temporal, follows them and steers them.\n\n" +
+			"It reaches Temporal the way the Temporal CLI does: TEMPORAL_ADDRESS (default " + client.DefaultAddress + "),\n" +
+			"TEMPORAL_NAMESPACE (default " + client.DefaultNamespace + "), TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE and\n" +
+			"the profile file; --address and --namespace override them.\n\n" +
+			"Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad input.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().BoolVar(&g.json, "json", false, "print JSON for machines instead of text for people")
-	root.AddCommand(newValidate(g))
+	pf := root.PersistentFlags()
+	pf.BoolVar(&g.json, "json", false, "print JSON for machines instead of text for people")
+	pf.StringVar(&g.address, "address", "", "Temporal frontend host:port (overrides TEMPORAL_ADDRESS and the profile)")
+	pf.StringVar(&g.namespace, "namespace", "", "Temporal namespace (overrides TEMPORAL_NAMESPACE and the profile)")
+	root.AddCommand(
+		newValidate(g),
+		newRun(g),
+		newWatch(g),
+		newStatus(g),
+		newProgress(g),
+		newHistory(g),
+		newList(g),
+		newSignal(g, workflows.SignalPause, "Pause a run: it stops before its next step until resumed"),
+		newSignal(g, workflows.SignalResume, "Resume a paused run where it left off"),
+		newSignal(g, workflows.SignalCancel, "Cancel a run: it ends in CANCELLED"),
+		newUpdate(g, workflows.UpdateApprove, "Approve a run waiting in REVIEW"),
+		newUpdate(g, workflows.UpdateReject, "Reject a run waiting in REVIEW"),
+	)
 	return root
+}
+
+// dial connects to Temporal with the global flags over the environment.
+func (g *globals) dial(ctx context.Context) (*client.Client, error) {
+	c, err := client.Dial(ctx, client.Config{Address: g.address, Namespace: g.namespace})
+	if err != nil {
+		return nil, failed(err)
+	}
+	return c, nil
+}
+
+// failed gives an error from package client its exit code: 2 when the
+// request itself was wrong (connection settings, a list query the server
+// cannot parse), 1 for everything else.
+func failed(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		return &exitError{code: exitFailed, err: errors.New("interrupted")}
+	case errors.Is(err, client.ErrConfig), errors.Is(err, client.ErrBadRequest):
+		return &exitError{code: exitBadUsed, err: err}
+	}
+	return &exitError{code: exitFailed, err: err}
+}
+
+// printJSON writes v as indented JSON, as validate does.
+func (g *globals) printJSON(v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printRaw writes JSON as the workflow encoded it, on one line.
+func (g *globals) printRaw(raw json.RawMessage) error {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return fmt.Errorf("the workflow's answer is not JSON: %w", err)
+	}
+	buf.WriteByte('\n')
+	_, err := g.stdout.Write(buf.Bytes())
+	return err
+}
+
+// warn writes a line for people on stderr.
+func (g *globals) warn(format string, args ...any) {
+	fmt.Fprintf(g.stderr, "starter: "+format+"\n", args...)
 }

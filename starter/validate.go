@@ -58,16 +58,23 @@ func newValidate(g *globals) *cobra.Command {
 }
 
 func validateFile(file string) validation {
+	_, v := loadPlan(file)
+	return v
+}
+
+// loadPlan compiles a definition file; the plan is nil when the file has
+// problems, which the validation lists.
+func loadPlan(file string) (*definition.Plan, validation) {
 	plan, err := definition.Load(file)
 	if err == nil {
-		return validation{File: file, Valid: true, Name: plan.Name, Steps: len(plan.Steps), Hash: plan.Hash}
+		return plan, validation{File: file, Valid: true, Name: plan.Name, Steps: len(plan.Steps), Hash: plan.Hash}
 	}
 	var ps definition.Problems
 	if !errors.As(err, &ps) {
 		// The file could not be read at all.
 		ps = definition.Problems{{File: file, Message: err.Error()}}
 	}
-	return validation{File: file, Problems: ps}
+	return nil, validation{File: file, Problems: ps}
 }
 
 func printValidation(g *globals, r validation) {

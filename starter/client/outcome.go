@@ -1,0 +1,102 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/statedriven/statedriven/workflows"
+)
+
+// How a run can end. COMPLETE, FAILED and CANCELLED are the state
+// machine's terminal states; TERMINATED and TIMED_OUT are Temporal's, for
+// runs stopped from outside the workflow.
+const (
+	EndComplete   = "COMPLETE"
+	EndFailed     = "FAILED"
+	EndCancelled  = "CANCELLED"
+	EndTerminated = "TERMINATED"
+	EndTimedOut   = "TIMED_OUT"
+)
+
+// Outcome is how a run ended.
+type Outcome struct {
+	WorkflowID string
+	// RunID is the run that ended (after continue-as-new, the last one).
+	RunID string
+	// State is one of the End* values.
+	State string
+	// Error says why a run did not complete ("" when it did).
+	Error string
+	// Result is what the workflow returned, when it returned normally.
+	Result *workflows.Result
+	// Start and Close are Temporal's times for the run; zero when they
+	// could not be read.
+	Start, Close time.Time
+}
+
+// Complete reports whether the run ended in COMPLETE.
+func (o Outcome) Complete() bool { return o.State == EndComplete }
+
+// Wait blocks until the run of workflowID ends (following continue-as-new)
+// and returns how it ended. runID "" means the latest run. An error means
+// the outcome could not be learned, not that the run failed.
+func (c *Client) Wait(ctx context.Context, workflowID, runID string) (Outcome, error) {
+	var res workflows.Result
+	err := c.sdk.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res)
+	o, err := OutcomeOf(res, err)
+	if err != nil {
+		return Outcome{}, c.explain(err, workflowID)
+	}
+	o.WorkflowID = workflowID
+	// Times and the final run ID are a courtesy: the outcome stands
+	// without them.
+	if d, derr := c.Describe(ctx, workflowID); derr == nil {
+		o.RunID, o.Start, o.Close = d.RunID, d.Start, d.Close
+	} else {
+		o.RunID = runID
+	}
+	return o, nil
+}
+
+// OutcomeOf reads how a run ended from what GetWorkflow(…).Get returned:
+// the workflow's Result, or a workflow execution error whose cause tells
+// failed from cancelled, terminated and timed out. Any other error (the
+// server could not be asked) comes back as the error.
+func OutcomeOf(res workflows.Result, err error) (Outcome, error) {
+	if err == nil {
+		o := Outcome{State: res.State.String(), Error: res.Error, Result: &res}
+		if !res.State.Terminal() {
+			// Temporal says the run completed; a workflow that returns
+			// without a terminal state still completed.
+			o.State = EndComplete
+		}
+		return o, nil
+	}
+	var wee *temporal.WorkflowExecutionError
+	if !errors.As(err, &wee) {
+		return Outcome{}, err
+	}
+	cause := errors.Unwrap(wee)
+	if cause == nil {
+		return Outcome{State: EndFailed, Error: wee.Error()}, nil
+	}
+	return Outcome{State: endOf(cause), Error: cause.Error()}, nil
+}
+
+// endOf classifies the direct cause of a workflow execution error. Only
+// the direct cause counts: a workflow that failed because an activity
+// timed out has failed, it has not timed out.
+func endOf(cause error) string {
+	switch cause.(type) {
+	case *temporal.CanceledError:
+		return EndCancelled
+	case *temporal.TerminatedError:
+		return EndTerminated
+	case *temporal.TimeoutError:
+		return EndTimedOut
+	}
+	return EndFailed
+}

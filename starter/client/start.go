@@ -1,0 +1,144 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	sdkclient "go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+
+	"github.com/statedriven/statedriven/workflows"
+	"github.com/statedriven/statedriven/workflows/definition"
+)
+
+// StartRequest starts a run of a plan.
+type StartRequest struct {
+	Plan *definition.Plan
+	// Input is the run's input data (may be nil).
+	Input map[string]any
+	// ID is the workflow ID; empty means NewWorkflowID(Plan.Name).
+	ID string
+	// TaskQueue is where the workflow runs; empty means
+	// workflows.DefaultTaskQueue.
+	TaskQueue string
+}
+
+// Started describes a run that has started.
+type Started struct {
+	WorkflowID string
+	RunID      string
+	TaskQueue  string
+	// Warning is set when the run started in a degraded way the user
+	// should know about (without the DefinitionName search attribute).
+	Warning string
+}
+
+// NewWorkflowID returns "<name>-<8 random hex digits>": readable in lists,
+// and unlikely to clash with another run of the same definition.
+func NewWorkflowID(name string) string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on supported platforms (Go 1.24+).
+		panic(err)
+	}
+	return name + "-" + hex.EncodeToString(b[:])
+}
+
+// Summary is the run's static summary in the Web UI: the plan's title (or
+// its name) and the first 12 digits of its content hash, so two runs of
+// differing versions of one definition are told apart at a glance.
+func Summary(p *definition.Plan) string {
+	title := p.Title
+	if title == "" {
+		title = p.Name
+	}
+	return fmt.Sprintf("%s (%s)", title, ShortHash(p.Hash))
+}
+
+// ShortHash shortens "sha256:<64 hex>" to "sha256:<12 hex>".
+func ShortHash(hash string) string {
+	algo, digest, ok := strings.Cut(hash, ":")
+	if !ok {
+		algo, digest = "", hash
+	}
+	if len(digest) > 12 {
+		digest = digest[:12]
+	}
+	if algo == "" {
+		return digest
+	}
+	return algo + ":" + digest
+}
+
+// Start starts a run of req.Plan. When the server refuses the
+// DefinitionName search attribute because the namespace has not
+// registered it, Start tries once more without search attributes and says
+// so in Started.Warning.
+func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) {
+	if req.Plan == nil {
+		return nil, fmt.Errorf("start: no plan")
+	}
+	id := req.ID
+	if id == "" {
+		id = NewWorkflowID(req.Plan.Name)
+	}
+	queue := req.TaskQueue
+	if queue == "" {
+		queue = workflows.DefaultTaskQueue
+	}
+	opts := sdkclient.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: queue,
+		// Without this, starting an ID that is already running would
+		// silently hand back the running workflow.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		EnableEagerStart:                         true,
+		StaticSummary:                            Summary(req.Plan),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.DefinitionAttribute.ValueSet(req.Plan.Name),
+			workflows.StateAttribute.ValueSet("INITIAL"),
+			workflows.ProgressAttribute.ValueSet(0),
+		),
+	}
+	in := workflows.Input{Plan: *req.Plan, Data: req.Input}
+	started := &Started{WorkflowID: id, TaskQueue: queue}
+
+	run, err := c.sdk.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, in)
+	if err != nil && unregisteredAttribute(err) {
+		started.Warning = fmt.Sprintf(
+			"namespace %s has no search attribute %s, so the run started without it (the worker registers it where the server allows; "+
+				"or run: temporal operator search-attribute create --name %s --type Keyword)",
+			c.namespace, workflows.DefinitionAttribute.GetName(), workflows.DefinitionAttribute.GetName())
+		opts.TypedSearchAttributes = temporal.SearchAttributes{}
+		// The run must not upsert them either: the server would refuse
+		// every workflow task that tries.
+		in.NoSearchAttributes = true
+		run, err = c.sdk.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, in)
+	}
+	if err != nil {
+		return nil, c.explain(err, id)
+	}
+	started.RunID = run.GetRunID()
+	return started, nil
+}
+
+// unregisteredAttribute reports whether the server refused a start because
+// statedriven's search attributes are not registered in the namespace.
+// The server's wording differs by visibility store ("search attribute X is
+// not defined", "has no mapping defined for search attribute X"); both
+// name the attribute.
+func unregisteredAttribute(err error) bool {
+	if Code(err) != codes.InvalidArgument {
+		return false
+	}
+	for _, name := range []string{workflows.DefinitionAttribute.GetName(), workflows.StateAttribute.GetName(), workflows.ProgressAttribute.GetName()} {
+		if strings.Contains(err.Error(), name) {
+			return true
+		}
+	}
+	return false
+}

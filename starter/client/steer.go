@@ -1,0 +1,60 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	sdkclient "go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/statedriven/statedriven/workflows"
+)
+
+// Signal sends one of the workflow's signals (pause, resume, cancel) with
+// its Reason payload to the latest run of workflowID. A signal is
+// fire-and-forget: the run acts on it when a worker next runs it.
+func (c *Client) Signal(ctx context.Context, workflowID, name, reason string) error {
+	err := c.sdk.SignalWorkflow(ctx, workflowID, "", name, workflows.Reason{Reason: reason})
+	return c.explain(err, workflowID)
+}
+
+// Update sends one of the workflow's updates (approve, reject) with a
+// Reason payload and waits until the workflow has handled it. It returns
+// the update's result as JSON ("null" when it has none). When the
+// workflow's validator refuses the update, the error matches ErrRefused
+// and its message is the workflow's. The wait lasts as long as ctx: an
+// update needs a worker to run it.
+func (c *Client) Update(ctx context.Context, workflowID, name, reason string) (json.RawMessage, error) {
+	h, err := c.sdk.UpdateWorkflow(ctx, sdkclient.UpdateWorkflowOptions{
+		WorkflowID:   workflowID,
+		UpdateName:   name,
+		Args:         []any{workflows.Reason{Reason: reason}},
+		WaitForStage: sdkclient.WorkflowUpdateStageCompleted,
+	})
+	var raw json.RawMessage
+	if err == nil {
+		err = h.Get(ctx, &raw)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			// The SDK words an interrupted wait as its own error; the
+			// caller wants to know it was the context.
+			return nil, fmt.Errorf("%s %s: %w", name, workflowID, ctx.Err())
+		}
+		return nil, c.explainUpdate(err, workflowID, name)
+	}
+	if len(raw) == 0 {
+		raw = json.RawMessage("null")
+	}
+	return raw, nil
+}
+
+func (c *Client) explainUpdate(err error, workflowID, name string) error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return &Error{Kind: ErrRefused, Message: fmt.Sprintf("workflow %s refused %s: %s", workflowID, name, app.Message()), Err: err}
+	}
+	return c.explain(err, workflowID)
+}

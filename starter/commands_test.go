@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/statedriven/statedriven/starter/client"
+)
+
+// Everything here fails before, or at, the first call to Temporal: no
+// server is needed. The server-backed behaviour is tested end to end
+// elsewhere.
+
+func TestCommandUsageErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"run without file", []string{"run"}, "accepts 1 arg(s), received 0"},
+		{"run two files", []string{"run", "a.yaml", "b.yaml"}, "accepts 1 arg(s), received 2"},
+		{"run unknown flag", []string{"run", "x.yaml", "--bogus"}, "unknown flag: --bogus"},
+		{"run bad input", []string{"run", "../examples/sequential.yaml", "--input", `{"a":}`},
+			`--input: invalid JSON at line 1, column 6: invalid character '}' looking for beginning of value`},
+		{"run input not an object", []string{"run", "../examples/sequential.yaml", "--input", `[1]`}, "--input must be a JSON object"},
+		{"run empty input", []string{"run", "../examples/sequential.yaml", "--input", ""}, "--input is empty"},
+		{"run empty id", []string{"run", "../examples/sequential.yaml", "--id", " "}, "--id is empty"},
+		{"run empty queue", []string{"run", "../examples/sequential.yaml", "--task-queue", ""}, "--task-queue is empty"},
+		{"run wait takes no value", []string{"run", "../examples/sequential.yaml", "--wait=maybe"}, `invalid argument "maybe" for "--wait"`},
+		{"status without id", []string{"status"}, "accepts 1 arg(s), received 0"},
+		{"watch two ids", []string{"watch", "a", "b"}, "accepts 1 arg(s), received 2"},
+		{"history without id", []string{"history"}, "accepts 1 arg(s), received 0"},
+		{"progress from redis", []string{"progress", "order-42", "--source", "redis"},
+			"the Redis projection is not built yet; use --source temporal"},
+		{"progress from elsewhere", []string{"progress", "order-42", "--source", "kafka"}, `unknown --source "kafka"`},
+		{"list takes no args", []string{"list", "extra"}, `unknown command "extra" for "starter list"`},
+		{"list negative limit", []string{"list", "--limit", "-1"}, "--limit -1 is negative"},
+		{"list limit not a number", []string{"list", "--limit", "ten"}, `invalid argument "ten" for "--limit"`},
+		{"pause without id", []string{"pause"}, "accepts 1 arg(s), received 0"},
+		{"cancel reason needs a value", []string{"cancel", "order-42", "--reason"}, "flag needs an argument: --reason"},
+		{"approve two ids", []string{"approve", "a", "b"}, "accepts 1 arg(s), received 2"},
+		{"reject unknown flag", []string{"reject", "a", "--steps", "2"}, "unknown flag: --steps"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runStarter(t, tc.args...)
+			require.Equal(t, exitBadUsed, code, "stderr: %s", errOut)
+			require.Empty(t, out)
+			require.Contains(t, errOut, tc.want)
+		})
+	}
+}
+
+func TestRunInvalidDefinition(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runStarter(t, "run", "../examples/broken/ten-mistakes.yaml", "--address", unusedAddress(t))
+	require.Equal(t, exitBadUsed, code)
+	require.Contains(t, out, "../examples/broken/ten-mistakes.yaml: 10 problems")
+	require.Contains(t, errOut, "../examples/broken/ten-mistakes.yaml has problems; nothing was started")
+	require.NotContains(t, errOut, "cannot reach", "a bad definition is reported before any connection")
+
+	code, out, errOut = runStarter(t, "run", "--json", "../examples/broken/ten-mistakes.yaml")
+	require.Equal(t, exitBadUsed, code)
+	require.Empty(t, errOut)
+	var v validation
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.False(t, v.Valid)
+	require.Len(t, v.Problems, 10)
+}
+
+func TestCannotReachTemporal(t *testing.T) {
+	t.Parallel()
+	addr := unusedAddress(t)
+	for _, args := range [][]string{
+		{"status", "order-42"},
+		{"progress", "order-42"},
+		{"history", "order-42", "--json"},
+		{"list"},
+		{"pause", "order-42", "--reason", "lunch"},
+		{"approve", "order-42"},
+		{"watch", "order-42"},
+		{"run", "../examples/sequential.yaml", "--wait"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runStarter(t, append(args, "--address", addr)...)
+			require.Equal(t, exitFailed, code)
+			require.Empty(t, out)
+			require.Equal(t, "starter: cannot reach Temporal at "+addr+": start a dev server with make run, or set TEMPORAL_ADDRESS\n", errOut)
+		})
+	}
+}
+
+// unusedAddress returns a local address where nothing listens: the port
+// of a listener just closed.
+func unusedAddress(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+func TestHelpListsTheVerbs(t *testing.T) {
+	t.Parallel()
+	code, out, _ := runStarter(t, "--help")
+	require.Equal(t, exitOK, code)
+	for _, verb := range []string{"validate", "run", "watch", "status", "progress", "history", "list",
+		"pause", "resume", "cancel", "approve", "reject"} {
+		require.Regexp(t, `(?m)^  `+verb+` `, out)
+	}
+	require.Contains(t, out, "TEMPORAL_ADDRESS")
+	require.Contains(t, out, "--address")
+	require.Contains(t, out, "--namespace")
+}
+
+func TestFailedExitCodes(t *testing.T) {
+	t.Parallel()
+	target := client.Target{Address: "127.0.0.1:7233", Namespace: "default", WorkflowID: "order-42"}
+	cases := []struct {
+		err  error
+		code int
+		msg  string
+	}{
+		{client.Explain(serviceerror.NewNotFound("workflow not found"), target), exitFailed, "no workflow with ID order-42 in namespace default"},
+		{client.Explain(serviceerror.NewUnavailable("refused"), target), exitFailed, "cannot reach Temporal at 127.0.0.1:7233"},
+		{client.Explain(serviceerror.NewInvalidArgument("invalid query"), target), exitBadUsed, "Temporal refused the request: invalid query"},
+		{fmt.Errorf("approve: %w", context.Canceled), exitFailed, "interrupted"},
+	}
+	for _, tc := range cases {
+		var ee *exitError
+		require.ErrorAs(t, failed(tc.err), &ee)
+		require.Equal(t, tc.code, ee.code, tc.msg)
+		require.Contains(t, ee.Error(), tc.msg)
+	}
+	require.NoError(t, failed(nil))
+}

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/statedriven/statedriven/starter/client"
+	"github.com/statedriven/statedriven/workflows"
+)
+
+// watcher is what following a run needs from Temporal: a *client.Client,
+// or a fake in tests.
+type watcher interface {
+	Progress(ctx context.Context, workflowID string) (workflows.Progress, error)
+	Pollers(ctx context.Context, taskQueue string) (int, error)
+}
+
+// display shows a followed run to people.
+type display interface {
+	// show is called with each progress that differs from the last.
+	show(p workflows.Progress)
+	// say prints a message about the following itself.
+	say(msg string)
+	// stop ends the display before the outcome is printed.
+	stop()
+}
+
+// timing paces the following.
+type timing struct {
+	// every is how often the progress query runs.
+	every time.Duration
+	// query bounds one progress query.
+	query time.Duration
+	// pollers is how often to look for a worker while there is none.
+	pollers time.Duration
+}
+
+var defaultTiming = timing{every: 250 * time.Millisecond, query: 2 * time.Second, pollers: 2 * time.Second}
+
+// waited is what waiting for a run's result gave.
+type waited struct {
+	outcome client.Outcome
+	err     error
+}
+
+// followed is what following a run saw.
+type followed struct {
+	waited
+	// last is the last progress seen; seen says whether there was one.
+	last workflows.Progress
+	seen bool
+}
+
+// follow polls the progress query of workflowID and shows each change
+// until done delivers the run's result (waited for elsewhere, so the
+// result is known the moment it exists, not at the next poll). While no
+// worker polls the task queue it says so once and only looks for one,
+// since a query would just wait.
+func follow(ctx context.Context, w watcher, workflowID, taskQueue string, done <-chan waited, d display, t timing) followed {
+	f := &follower{w: w, id: workflowID, queue: taskQueue, d: d, t: t}
+	tick := time.NewTicker(t.every)
+	defer tick.Stop()
+	defer d.stop()
+	f.poll(ctx)
+	for {
+		select {
+		case r := <-done:
+			return followed{waited: r, last: f.last, seen: f.seen}
+		case <-ctx.Done():
+			return followed{waited: waited{err: ctx.Err()}, last: f.last, seen: f.seen}
+		case <-tick.C:
+			f.poll(ctx)
+		}
+	}
+}
+
+type follower struct {
+	w     watcher
+	id    string
+	queue string
+	d     display
+	t     timing
+
+	worker    bool // a worker polls the task queue
+	checked   time.Time
+	waiting   bool // "no worker" has been said
+	last      workflows.Progress
+	seen      bool
+	lastShown string
+}
+
+func (f *follower) poll(ctx context.Context) {
+	if !f.worker {
+		if !f.checked.IsZero() && time.Since(f.checked) < f.t.pollers {
+			return
+		}
+		f.checked = time.Now()
+		n, err := f.w.Pollers(ctx, f.queue)
+		if err != nil || n == 0 {
+			f.wait(ctx, fmt.Sprintf("still no worker is polling task queue %s: waiting for one (start it with make run)", f.queue))
+			return
+		}
+		f.worker = true
+	}
+	qctx, cancel := context.WithTimeout(ctx, f.t.query)
+	p, err := f.w.Progress(qctx, f.id)
+	cancel()
+	if err != nil {
+		// The result, not a query, decides when following ends; a query
+		// that gets no answer means the worker may have gone (Temporal
+		// lists a stopped worker's poller for a few minutes).
+		if errors.Is(err, client.ErrNoAnswer) {
+			f.worker = false
+			f.wait(ctx, fmt.Sprintf("no worker answers the progress query (is one polling task queue %s? start one with make run): waiting", f.queue))
+		}
+		return
+	}
+	if f.waiting {
+		f.d.say(fmt.Sprintf("a worker is polling task queue %s now", f.queue))
+		f.waiting = false
+	}
+	if key := changeKey(p); !f.seen || key != f.lastShown {
+		f.d.show(p)
+		f.lastShown = key
+	}
+	f.last, f.seen = p, true
+}
+
+// wait says once that following is waiting for a worker.
+func (f *follower) wait(ctx context.Context, msg string) {
+	if !f.waiting && ctx.Err() == nil {
+		f.d.say(msg)
+		f.waiting = true
+	}
+}
+
+// changeKey is what must differ for a progress to be shown again: the
+// status, the steps and the numbers, not the timestamp.
+func changeKey(p workflows.Progress) string {
+	return fmt.Sprintf("%s|%d|%d|%d|%t|%s|%s", p.Status, p.ProgressPercentage, p.CompletedSteps, p.TotalSteps,
+		p.Paused, strings.Join(p.CurrentSteps, ","), p.Error)
+}
+
+// lineDisplay prints one line per change, for logs and pipes.
+type lineDisplay struct{ w io.Writer }
+
+func (l lineDisplay) show(p workflows.Progress) { fmt.Fprintln(l.w, progressLine(p)) }
+func (l lineDisplay) say(msg string)            { fmt.Fprintln(l.w, "starter: "+msg) }
+func (l lineDisplay) stop()                     {}
+
+// quietDisplay shows no progress (--json on a pipe), only messages.
+type quietDisplay struct{ w io.Writer }
+
+func (q quietDisplay) show(workflows.Progress) {}
+func (q quietDisplay) say(msg string)          { fmt.Fprintln(q.w, "starter: "+msg) }
+func (q quietDisplay) stop()                   {}
+
+// barDisplay draws a progress bar, for a terminal.
+type barDisplay struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func newBarDisplay(w io.Writer) *barDisplay {
+	bar := progressbar.NewOptions(100,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetDescription("starting"),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionClearOnFinish(),
+	)
+	return &barDisplay{w: w, bar: bar}
+}
+
+func (b *barDisplay) show(p workflows.Progress) {
+	b.bar.Describe(barDescription(p))
+	_ = b.bar.Set(p.ProgressPercentage)
+}
+
+func (b *barDisplay) say(msg string) {
+	_ = b.bar.Clear()
+	fmt.Fprintln(b.w, "starter: "+msg)
+	_ = b.bar.RenderBlank()
+}
+
+func (b *barDisplay) stop() {
+	_ = b.bar.Exit()
+	_ = b.bar.Clear()
+}
+
+// barDescription is the text beside the bar: "PROCESSING 3/10 process".
+func barDescription(p workflows.Progress) string {
+	s := fmt.Sprintf("%s %d/%d", p.Status, p.CompletedSteps, p.TotalSteps)
+	if len(p.CurrentSteps) > 0 {
+		s += " " + strings.Join(p.CurrentSteps, ", ")
+	}
+	return s
+}
+
+// isTerminal reports whether w is a terminal (a character device), so the
+// bar is drawn only where someone watches it redraw.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// newDisplay picks the bar on a terminal, lines elsewhere, and no
+// progress at all when the output is JSON for a machine.
+func (g *globals) newDisplay() display {
+	switch {
+	case isTerminal(g.stderr):
+		return newBarDisplay(g.stderr)
+	case g.json:
+		return quietDisplay{w: g.stderr}
+	}
+	return lineDisplay{w: g.stderr}
+}
+
+// followRun follows a run until it ends and sums up how it ended. runID
+// "" follows the latest run of workflowID. A run already closed has
+// nothing to follow: its outcome is printed at once.
+func (g *globals) followRun(ctx context.Context, c *client.Client, workflowID, runID, taskQueue string, running bool) (outcomeView, error) {
+	began := time.Now()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan waited, 1)
+	go func() {
+		o, err := c.Wait(wctx, workflowID, runID)
+		done <- waited{outcome: o, err: err}
+	}()
+	var f followed
+	if running {
+		f = follow(ctx, c, workflowID, taskQueue, done, g.newDisplay(), defaultTiming)
+	} else {
+		f.waited = <-done
+	}
+	if f.err != nil {
+		if errors.Is(f.err, context.Canceled) {
+			return outcomeView{}, &exitError{code: exitFailed,
+				err: fmt.Errorf("stopped following %s; the run goes on (starter watch %s follows it again)", workflowID, workflowID)}
+		}
+		return outcomeView{}, failed(f.err)
+	}
+	// The last poll may predate the last step; ask once more, briefly
+	// (a closed run's query needs a worker to replay it).
+	qctx, qcancel := context.WithTimeout(ctx, 3*time.Second)
+	if p, err := c.Progress(qctx, workflowID); err == nil {
+		f.last, f.seen = p, true
+	}
+	qcancel()
+	return outcomeOf(f, time.Since(began)), nil
+}
+
+// outcomeOf sums up a followed run; measured is the time spent following,
+// used when Temporal's own start and close times are missing.
+func outcomeOf(f followed, measured time.Duration) outcomeView {
+	o := f.outcome
+	v := outcomeView{
+		WorkflowID: o.WorkflowID,
+		RunID:      o.RunID,
+		State:      o.State,
+		DurationMS: measured.Milliseconds(),
+		Error:      o.Error,
+	}
+	if f.seen {
+		n := f.last.CompletedSteps
+		v.CompletedSteps, v.TotalSteps = &n, f.last.TotalSteps
+	}
+	if !o.Start.IsZero() && !o.Close.IsZero() {
+		v.DurationMS = o.Close.Sub(o.Start).Milliseconds()
+	}
+	return v
+}
+
+// finish prints the outcome and turns it into the exit code: 0 for
+// COMPLETE, 1 for anything else.
+func (g *globals) finish(v outcomeView) error {
+	if !g.json {
+		if err := renderOutcome(g.stdout, v); err != nil {
+			return err
+		}
+	}
+	if v.State != client.EndComplete {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s ended %s", v.WorkflowID, v.State), silent: true}
+	}
+	return nil
+}
+
+func newWatch(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "watch ID",
+		Short: "Follow a run with a progress bar until it ends",
+		Long: "watch follows the latest run of workflow ID: a progress bar on a terminal (one line per change\n" +
+			"otherwise), then the outcome. Exit code 0 when the run ends COMPLETE, 1 otherwise.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := g.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			d, err := c.Describe(ctx, args[0])
+			if err != nil {
+				return failed(err)
+			}
+			v, err := g.followRun(ctx, c, d.WorkflowID, "", d.TaskQueue, d.Running)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				if err := g.printJSON(v); err != nil {
+					return err
+				}
+			}
+			return g.finish(v)
+		},
+	}
+}

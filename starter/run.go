@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/statedriven/statedriven/starter/client"
+	"github.com/statedriven/statedriven/workflows"
+)
+
+func newRun(g *globals) *cobra.Command {
+	var (
+		input string
+		id    string
+		queue string
+		wait  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Start a run of a definition, and with --wait follow it to the end",
+		Long: "run checks and compiles the definition (problems are printed as validate prints them, exit 2),\n" +
+			"then starts it as a StateDrivenWorkflow with the plan as a snapshot: editing the file later\n" +
+			"never changes this run. It prints the workflow ID and run ID.\n\n" +
+			"With --wait it follows the run (a progress bar on a terminal, one line per change otherwise)\n" +
+			"and prints the outcome: exit 0 when the run ends COMPLETE, 1 when it ends FAILED, CANCELLED,\n" +
+			"TERMINATED or TIMED_OUT.",
+		Example: "  starter run examples/sequential.yaml --wait\n" +
+			"  starter run examples/complex-workflow.yaml --id order-42 --input '{\"order_id\": 42}'\n" +
+			"  starter run examples/complex-workflow.yaml --input @order.json",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var data map[string]any
+			if cmd.Flags().Changed("input") {
+				var err error
+				if data, err = parseInput(input, g.stdin); err != nil {
+					return &exitError{code: exitBadUsed, err: err}
+				}
+			}
+			if cmd.Flags().Changed("id") && strings.TrimSpace(id) == "" {
+				return badInput("--id is empty: give an ID, or leave the flag out for a generated one")
+			}
+			if strings.TrimSpace(queue) == "" {
+				return badInput("--task-queue is empty: leave it out for %s", workflows.DefaultTaskQueue)
+			}
+			plan, v := loadPlan(args[0])
+			if plan == nil {
+				if g.json {
+					if err := g.printJSON(v); err != nil {
+						return err
+					}
+				} else {
+					printValidation(g, v)
+				}
+				return &exitError{code: exitBadUsed, err: fmt.Errorf("%s has problems; nothing was started", args[0]), silent: g.json}
+			}
+
+			ctx := cmd.Context()
+			c, err := g.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+
+			var warnings []string
+			n, err := c.Pollers(ctx, queue)
+			if err != nil {
+				return failed(err)
+			}
+			if n == 0 {
+				w := fmt.Sprintf("no worker is polling task queue %s: start one with make run", queue)
+				g.warn("%s", w)
+				warnings = append(warnings, w)
+			}
+			s, err := c.Start(ctx, client.StartRequest{Plan: plan, Input: data, ID: id, TaskQueue: queue})
+			if err != nil {
+				return failed(err)
+			}
+			if s.Warning != "" {
+				g.warn("warning: %s", s.Warning)
+				warnings = append(warnings, s.Warning)
+			}
+			view := startedView{
+				WorkflowID: s.WorkflowID,
+				RunID:      s.RunID,
+				Namespace:  c.Namespace(),
+				TaskQueue:  s.TaskQueue,
+				Definition: plan.Name,
+				Hash:       plan.Hash,
+				Warnings:   warnings,
+				show:       showCommand(s.WorkflowID, g.address, g.namespace),
+			}
+			if !g.json {
+				if err := renderStarted(g.stdout, view); err != nil {
+					return err
+				}
+			}
+			if !wait {
+				if g.json {
+					return g.printJSON(view)
+				}
+				return nil
+			}
+
+			o, err := g.followRun(ctx, c, s.WorkflowID, s.RunID, s.TaskQueue, true)
+			if err != nil {
+				return err
+			}
+			if o.TotalSteps == 0 {
+				o.TotalSteps = plan.TotalSteps
+			}
+			if g.json {
+				view.Outcome = &o
+				if err := g.printJSON(view); err != nil {
+					return err
+				}
+			}
+			return g.finish(o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&input, "input", "", "the run's input: a JSON object, or @FILE to read one (@- for standard input)")
+	f.StringVar(&id, "id", "", "workflow ID (default: the definition's name and 8 random hex digits)")
+	f.StringVar(&queue, "task-queue", workflows.DefaultTaskQueue, "task queue of the workflow and of the steps that name no specialist")
+	f.BoolVar(&wait, "wait", false, "follow the run to the end and exit with its outcome")
+	return cmd
+}

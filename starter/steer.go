@@ -1,0 +1,100 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// signalView is what pause, resume and cancel print with --json.
+type signalView struct {
+	WorkflowID string `json:"workflow_id"`
+	Signal     string `json:"signal"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// newSignal makes a verb that sends the workflow signal of the same name
+// (pause, resume, cancel) with a workflows.Reason payload.
+func newSignal(g *globals, name, short string) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   name + " ID",
+		Short: short,
+		Long: short + ".\n\n" +
+			"It sends the " + name + " signal to the latest run of workflow ID and returns; the run acts on it\n" +
+			"when its worker next runs it (starter status ID shows the effect).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := g.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.Signal(ctx, args[0], name, reason); err != nil {
+				return failed(err)
+			}
+			if g.json {
+				return g.printJSON(signalView{WorkflowID: args[0], Signal: name, Reason: reason})
+			}
+			_, err = fmt.Fprintf(g.stdout, "sent %s to %s\n", name, args[0])
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, kept in the run's history")
+	return cmd
+}
+
+// updateView is what approve and reject print with --json.
+type updateView struct {
+	WorkflowID string          `json:"workflow_id"`
+	Update     string          `json:"update"`
+	Reason     string          `json:"reason,omitempty"`
+	Result     json.RawMessage `json:"result"`
+}
+
+// newUpdate makes a verb that sends the workflow update of the same name
+// (approve, reject) and waits until the workflow has handled it.
+func newUpdate(g *globals, name, short string) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   name + " ID",
+		Short: short,
+		Long: short + ".\n\n" +
+			"It sends the " + name + " update to the latest run of workflow ID and waits until the workflow has\n" +
+			"handled it. When the workflow refuses it (the run is not in REVIEW, say), starter prints the\n" +
+			"workflow's reason and exits 1.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := g.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			// An update waits for a worker to run it; say so rather than
+			// hang in silence.
+			d, err := c.Describe(ctx, args[0])
+			if err != nil {
+				return failed(err)
+			}
+			if d.Running {
+				if n, err := c.Pollers(ctx, d.TaskQueue); err == nil && n == 0 {
+					g.warn("no worker is polling task queue %s: the %s waits until one runs it (start one with make run, or press Ctrl-C)", d.TaskQueue, name)
+				}
+			}
+			result, err := c.Update(ctx, args[0], name, reason)
+			if err != nil {
+				return failed(err)
+			}
+			if g.json {
+				return g.printJSON(updateView{WorkflowID: args[0], Update: name, Reason: reason, Result: result})
+			}
+			_, err = fmt.Fprintf(g.stdout, "%s accepted %s\n", args[0], name)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, kept in the run's history")
+	return cmd
+}
