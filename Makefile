@@ -4,24 +4,31 @@
 GO        ?= go
 PKGS      ?= ./...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
 
-.PHONY: all build test lint fmt vet staticcheck bench fuzz golden tidy clean
+.PHONY: all build run test lint fmt vet staticcheck workflowcheck bench bench-micro bench-engine fuzz golden record tidy clean
 
 all: build test
 
-## build: compile every package and the two commands into bin/
+## build: compile every package and the commands into bin/
 build:
 	$(GO) build $(PKGS)
+	$(GO) build -o bin/worker ./worker
 	$(GO) build -o bin/starter ./starter
+
+## run: a worker in dev mode (Temporal server + Web UI on 127.0.0.1:8233 in
+## the process), with the custom action and the specialist the examples use
+run:
+	$(GO) run ./examples/custom-action --dev --specialist validation_agent
 
 ## test: vet, then every test with the race detector
 test: vet
 	$(GO) test -race -count=1 $(PKGS)
 
-## lint: formatting, go vet and staticcheck
-lint: fmt vet staticcheck
+## lint: formatting, go vet, staticcheck and workflowcheck (determinism)
+lint: fmt vet staticcheck workflowcheck
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -32,9 +39,18 @@ vet:
 staticcheck:
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-## bench: the micro-benchmarks (state machine, definition parsing and compiling)
-bench:
+workflowcheck:
+	$(GO) run $(WORKFLOWCHECK) -config workflowcheck.config.yaml ./workflows/...
+
+## bench: the micro-benchmarks, then the engine against a hand-written
+## workflow on an in-process server (BENCH_RUNS, BENCH_LATENCY_RUNS)
+bench: bench-micro bench-engine
+
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./statemachine/ ./workflows/definition/
+
+bench-engine:
+	$(GO) test -run '^$$' -bench EngineVersusPlain -benchtime 1x -count $(or $(BENCH_COUNT),3) ./workflows/
 
 ## fuzz: fuzz parse+validate+compile for FUZZTIME
 fuzz:
@@ -44,8 +60,12 @@ fuzz:
 golden:
 	$(GO) test ./workflows/definition/ -run Golden -update
 
+## record: record new replay fixtures (keep the old ones: they must replay)
+record:
+	$(GO) test ./workflows/ -record
+
 tidy:
 	$(GO) mod tidy
 
 clean:
-	rm -rf bin
+	rm -rf bin .statedriven

@@ -1,0 +1,49 @@
+// Command custom-action is a worker of one's own: statedriven's engine
+// plus an action of the program's, custom_processing, that definitions
+// name in `action: custom_processing`. It takes the same flags as
+// statedriven's worker; try it with
+//
+//	go run ./examples/custom-action --dev
+//
+// and a definition with a step `{name: enrich, action: custom_processing}`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/host"
+	"github.com/statedriven/statedriven/host/devserver"
+	"github.com/statedriven/statedriven/workflows"
+)
+
+func main() {
+	reg := activities.NewRegistry() // the built-ins: log, wait, validate, transform, aggregate, http
+	reg.MustRegister("custom_processing", customProcessing)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := host.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, host.Registration{
+		Workflows:  workflows.Register,
+		Activities: activities.NewRunner(reg, activities.RunnerOptions{}).Register,
+	}, devserver.ForHost)
+	stop()
+	os.Exit(code)
+}
+
+// customProcessing is the action: it gets the step's params and input and
+// returns the step's result, plain data that later steps read as
+// steps.<name>. Here it upper-cases the input's "name", with a prefix
+// taken from the step's params.
+func customProcessing(ctx context.Context, in activities.StepInput) (any, error) {
+	data, _ := in.Input.(map[string]any)
+	name, _ := data["name"].(string)
+	prefix, _ := in.Params["prefix"].(string)
+	return map[string]any{
+		"processed": prefix + strings.ToUpper(name),
+		"step":      in.Step,
+	}, nil
+}

@@ -1,0 +1,84 @@
+package devserver
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	serverlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	"go.temporal.io/server/common/persistence/sql"
+	"go.temporal.io/server/common/persistence/sql/sqlplugin"
+	"go.temporal.io/server/common/resolver"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func adminDB(t *testing.T, file string) sqlplugin.AdminDB {
+	t.Helper()
+	db, err := sql.NewSQLAdminDB(sqlplugin.DbKindUnknown, sqliteConfig(file, ""), resolver.NewNoopResolver(), serverlog.NewNoopLogger(), metrics.NoopMetricsHandler)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func version(t *testing.T, db sqlplugin.AdminDB, store string) string {
+	t.Helper()
+	v, err := db.ReadSchemaVersion(store)
+	require.NoError(t, err)
+	return v
+}
+
+// No server starts here: these are the database file's life stages.
+func TestPrepareSchema(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), DatabaseFile)
+	core, logs := observer.New(zap.InfoLevel)
+	zl := zap.New(core)
+	db := adminDB(t, file)
+
+	require.NoError(t, prepareSchema(db, file, zl), "a new file gets the current schema")
+	require.Equal(t, sqliteschema.Version, version(t, db, "temporal"))
+	require.Equal(t, sqliteschema.VisibilityVersion, version(t, db, "temporal_visibility"))
+	require.NoError(t, prepareSchema(db, file, zl), "a current file is left as it is")
+
+	// A file of the previous server version: 0.11 added current_chasm_executions.
+	require.Equal(t, "0.11", sqliteschema.Version, "this test replays the 0.10 to 0.11 upgrade: update it along with the server module")
+	require.NoError(t, db.Exec("DROP TABLE current_chasm_executions"))
+	require.NoError(t, db.UpdateSchemaVersion("temporal", "0.10", "0.10"))
+	require.NoError(t, prepareSchema(db, file, zl))
+	require.Equal(t, "0.11", version(t, db, "temporal"))
+	tables, err := db.ListTables(file)
+	require.NoError(t, err)
+	require.Contains(t, tables, "current_chasm_executions")
+	require.Equal(t, 1, logs.FilterMessage("upgrading the dev database").Len())
+
+	// A file made by a tool that records no version is taken as current.
+	require.NoError(t, db.Exec("DROP TABLE schema_version"))
+	require.NoError(t, db.Exec("DROP TABLE schema_update_history"))
+	require.NoError(t, prepareSchema(db, file, zl))
+	require.Equal(t, "0.11", version(t, db, "temporal"))
+	require.Equal(t, 2, logs.FilterMessage("the database records no schema version; taking it as the current one").Len())
+
+	// A file of a newer server is refused.
+	require.NoError(t, db.UpdateSchemaVersion("temporal", "0.12", "0.12"))
+	require.EqualError(t, prepareSchema(db, file, zl), "the temporal schema is at version 0.12, newer than this server's 0.11: the data dir was made by a newer statedriven; use that, or another --dev-data-dir")
+}
+
+func TestPrepareSchemaRefusesAnotherDatabase(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), DatabaseFile)
+	db := adminDB(t, file)
+	require.NoError(t, db.Exec("CREATE TABLE notes (body TEXT)"))
+	require.EqualError(t, prepareSchema(db, file, zap.NewNop()),
+		"the file is not a Temporal database: give another --dev-data-dir")
+}
+
+func TestCompareVersions(t *testing.T) {
+	t.Parallel()
+	require.Negative(t, compareVersions("0.9", "0.10"))
+	require.Positive(t, compareVersions("0.11", "0.2"))
+	require.Zero(t, compareVersions("0.1", "0.1.0"))
+	require.Negative(t, compareVersions("0.99", "1.0"))
+}

@@ -1,0 +1,33 @@
+// Command worker is statedriven's Temporal worker: it runs
+// StateDrivenWorkflow and the RunStep activity with the built-in actions
+// on the "statedriven" task queue, and RunStep on each specialist's queue.
+// With --dev it runs a Temporal server and its Web UI inside the process
+// first. Flags and environment variables are listed by -h and in the
+// README. A program that adds its own actions is the same three lines with
+// its own registry: see examples/custom-action.
+//
+// Exit codes: 0 stopped (SIGINT, SIGTERM), 1 failed, 2 bad usage or
+// configuration.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/host"
+	"github.com/statedriven/statedriven/host/devserver"
+	"github.com/statedriven/statedriven/workflows"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := host.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, host.Registration{
+		Workflows:  workflows.Register,
+		Activities: activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{}).Register,
+	}, devserver.ForHost)
+	stop()
+	os.Exit(code)
+}
