@@ -8,7 +8,7 @@ WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
 
-.PHONY: all build run test lint fmt vet staticcheck workflowcheck bench bench-micro bench-engine fuzz golden record tidy clean
+.PHONY: all build run test lint fmt vet staticcheck workflowcheck bench bench-micro bench-engine bench-dev fuzz golden record tidy clean
 
 all: build test
 
@@ -50,7 +50,11 @@ bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./statemachine/ ./workflows/definition/
 
 bench-engine:
-	$(GO) test -run '^$$' -bench EngineVersusPlain -benchtime 1x -count $(or $(BENCH_COUNT),3) ./workflows/
+	$(GO) test -run '^$$' -bench EngineVersusPlain -benchtime 1x -count $(or $(BENCH_COUNT),1) ./workflows/
+
+## bench-dev: the same against the dev server of `make run` (run it first)
+bench-dev:
+	BENCH_ADDRESS=$(or $(BENCH_ADDRESS),127.0.0.1:7233) $(GO) test -run '^$$' -bench EngineVersusPlain -benchtime 1x -count $(or $(BENCH_COUNT),1) ./workflows/
 
 ## fuzz: fuzz parse+validate+compile for FUZZTIME
 fuzz:

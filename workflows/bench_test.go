@@ -78,15 +78,17 @@ func (f *firstSteps) get(id string) (time.Time, bool) {
 }
 
 // BenchmarkEngineVersusPlain runs the five-step definition through the
-// engine and the hand-written workflow side by side on one in-process
-// server: throughput with BENCH_RUNS (default 200) runs in flight at once,
-// and the latency from start to the first step for runs started one at a
-// time (BENCH_LATENCY_RUNS, default 100), with eager workflow start and
-// eager activity dispatch on. Run it with `make bench`.
+// engine and the hand-written workflow side by side on one server:
+// throughput with BENCH_RUNS (default 200) runs in flight at once, over
+// BENCH_ROUNDS (default 3) alternating rounds, and the
+// latency from start to the first step for runs started one at a time
+// (BENCH_LATENCY_RUNS, default 100), with eager workflow start and eager
+// activity dispatch on. The server is an in-process one (SQLite in
+// memory), or the one at BENCH_ADDRESS (the dev server of `make run`:
+// SQLite in a file). Run it with `make bench`.
 func BenchmarkEngineVersusPlain(b *testing.B) {
-	ts := sharedServer(b)
-	c := ts.GetDefaultClient()
-	queue := "bench"
+	c := benchClient(b)
+	queue := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	first := &firstSteps{at: map[string]time.Time{}}
 	reg := activities.NewRegistry()
 	reg.MustRegister("noop", func(ctx context.Context, in activities.StepInput) (any, error) {
@@ -134,7 +136,8 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		}
 		return run, t0
 	}
-	throughput := func(kind string) float64 {
+	// throughput starts BENCH_RUNS runs at once and waits for them all.
+	throughput := func(kind string) time.Duration {
 		t0 := time.Now()
 		var wg sync.WaitGroup
 		errs := make(chan error, runs)
@@ -153,7 +156,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		for err := range errs {
 			b.Fatal(err)
 		}
-		return float64(runs) / time.Since(t0).Seconds()
+		return time.Since(t0)
 	}
 	latency := func(kind string) (p50, p99 time.Duration) {
 		var ds []time.Duration
@@ -173,11 +176,18 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 	}
 
 	for b.Loop() {
-		// Warm both paths first, then alternate, so neither runs on a
-		// colder server or a busier machine than the other.
+		// Warm both paths first, then alternate BENCH_ROUNDS times, so
+		// neither runs on a colder server or a busier machine than the other.
 		throughput("plain")
 		throughput("engine")
-		plainRate, engineRate := throughput("plain"), throughput("engine")
+		var plainTime, engineTime time.Duration
+		rounds := envInt("BENCH_ROUNDS", 3)
+		for range rounds {
+			plainTime += throughput("plain")
+			engineTime += throughput("engine")
+		}
+		plainRate := float64(rounds*runs) / plainTime.Seconds()
+		engineRate := float64(rounds*runs) / engineTime.Seconds()
 		plainP50, plainP99 := latency("plain")
 		engineP50, engineP99 := latency("engine")
 		b.ReportMetric(engineRate, "engine-runs/s")
@@ -189,6 +199,29 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		b.ReportMetric(ms(plainP99), "plain-first-step-p99-ms")
 	}
 }
+
+// benchClient connects to BENCH_ADDRESS when it is set, else to the
+// package's in-process server.
+func benchClient(b *testing.B) client.Client {
+	addr := os.Getenv("BENCH_ADDRESS")
+	if addr == "" {
+		return sharedServer(b).GetDefaultClient()
+	}
+	c, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger{}})
+	if err != nil {
+		b.Fatalf("BENCH_ADDRESS %s: %v (start a dev server with make run)", addr, err)
+	}
+	b.Cleanup(c.Close)
+	return c
+}
+
+// quietLogger keeps the SDK's per-run logs out of the benchmark's output.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 

@@ -9,12 +9,16 @@ import (
 
 // ProgressEvery bounds how often a change of progress alone reaches the
 // WorkflowProgress search attribute. Every change of state is written at
-// once, with the progress of that moment; between changes of state,
-// progress is written at most once per ProgressEvery of workflow time, and
-// never later than that. Each upsert is a command, a history event and a
-// write to the visibility store, so a run of many quick steps would
-// otherwise spend most of its cost there. The progress query and the
-// Redis projection are exact at every step.
+// once, with the progress of that moment. A change of progress alone is
+// written when the last upsert is at least ProgressEvery old (workflow
+// time); otherwise it waits for the next transition that passes that test
+// or changes the state. So the attribute never shows progress the run has
+// not made, and lags the truth at most by the steps that completed in the
+// ProgressEvery before the step now running. Each upsert is a command, a
+// history event and a write to the visibility store: written at every
+// step, they cost a run of quick steps a third of its throughput (see
+// BENCHMARKS.md). The progress query and the Redis projection are exact
+// at every step.
 const ProgressEvery = 2 * time.Second
 
 // publisher remembers what the outside was last shown, so that only
@@ -40,40 +44,29 @@ func (r *run) publish(ctx workflow.Context) {
 	r.pub.dirty = true
 }
 
-// publisherLoop writes the search attributes for the life of the run.
+// publisherLoop writes the search attributes for the life of the run,
+// each time the workflow blocks after a transition.
 func (r *run) publisherLoop(ctx workflow.Context) {
 	for {
 		if err := workflow.Await(ctx, func() bool { return r.pub.dirty }); err != nil {
 			return // cancelled: the end is flushed by finishCancelled
 		}
-		if r.flush(ctx, false) {
-			continue
-		}
-		// Only progress changed, and too soon after the last upsert: wait
-		// for the window to pass or for a change of state.
-		wait := r.pub.last.Add(ProgressEvery).Sub(workflow.Now(ctx))
-		state := r.pub.state
-		if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "publish progress"}},
-			func() bool { return r.m.State().String() != state }); err != nil {
-			return
-		}
-		r.flush(ctx, true)
+		r.flush(ctx, false)
 	}
 }
 
 // flush upserts what changed. Unless force is set, a change of progress
-// alone within ProgressEvery of the last upsert is left pending, and flush
-// reports false.
-func (r *run) flush(ctx workflow.Context, force bool) bool {
+// alone within ProgressEvery of the last upsert is left for a later flush.
+func (r *run) flush(ctx workflow.Context, force bool) {
+	r.pub.dirty = false
 	if r.in.NoSearchAttributes {
-		r.pub.dirty = false
-		return true
+		return
 	}
 	st, p := r.m.State().String(), int64(r.m.Progress())
 	now := workflow.Now(ctx)
 	stateChanged := st != r.pub.state
-	if !force && !stateChanged && r.pub.definition && p != r.pub.progress && now.Before(r.pub.last.Add(ProgressEvery)) {
-		return false
+	if !force && !stateChanged && r.pub.definition && now.Before(r.pub.last.Add(ProgressEvery)) {
+		return
 	}
 	var updates []temporal.SearchAttributeUpdate
 	if stateChanged {
@@ -85,14 +78,12 @@ func (r *run) flush(ctx workflow.Context, force bool) bool {
 	if !r.pub.definition {
 		updates = append(updates, DefinitionAttribute.ValueSet(r.plan.Name))
 	}
-	r.pub.dirty = false
 	if len(updates) == 0 {
-		return true
+		return
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		r.logger.Warn("cannot upsert search attributes", "err", err)
-		return true
+		return
 	}
 	r.pub.state, r.pub.progress, r.pub.definition, r.pub.last = st, p, true, now
-	return true
 }
