@@ -207,15 +207,6 @@ func (b *bundle) history(run client.WorkflowRun) []statemachine.Record {
 	return h
 }
 
-func (b *bundle) state(run client.WorkflowRun) workflows.StateView {
-	b.t.Helper()
-	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryState)
-	require.NoError(b.t, err)
-	var s workflows.StateView
-	require.NoError(b.t, v.Get(&s))
-	return s
-}
-
 // waitState waits until the run reports state st.
 func (b *bundle) waitState(run client.WorkflowRun, st statemachine.State) {
 	b.t.Helper()

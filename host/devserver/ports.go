@@ -30,7 +30,7 @@ func reservePorts(opts Options) (*ports, error) {
 	if opts.UIPort != NoUI {
 		if p.ui, err = p.reserve(opts.IP, opts.UIPort); err != nil {
 			p.releaseAll()
-			return nil, fmt.Errorf("Web UI port: %w", err)
+			return nil, fmt.Errorf("web UI port: %w", err)
 		}
 		p.uiListener = p.listeners[len(p.listeners)-1]
 		p.listeners = p.listeners[:len(p.listeners)-1]
