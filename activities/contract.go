@@ -25,7 +25,10 @@ type StepInput struct {
 	// Input is the result of the step's input mapping; without one, the
 	// run's input.
 	Input any `json:"input,omitempty"`
-	// Steps are the outputs of the steps run so far (aggregate uses them).
+	// Steps are the outputs of the steps run so far, sent to the
+	// aggregate action only: every other action reads earlier outputs
+	// through its step's input mapping, so that an activity's input does
+	// not grow with the length of the run.
 	Steps map[string]any `json:"steps,omitempty"`
 	// Item is the element of a map step's list this call handles.
 	Item any `json:"item,omitempty"`

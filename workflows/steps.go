@@ -108,6 +108,10 @@ func (r *run) activityOptions(ctx workflow.Context, s *definition.PlanStep, acti
 	return ao
 }
 
+// AggregateAction is the built-in action that merges earlier outputs: the
+// only one whose input carries them (activities.StepInput.Steps).
+const AggregateAction = "aggregate"
+
 // activity starts the RunStep activity for one action of step s.
 func (r *run) activity(ctx workflow.Context, s *definition.PlanStep, action, specialist string, input any) pending {
 	return r.activityItem(ctx, s, action, specialist, s.Params, input, nil, 0)
@@ -118,6 +122,10 @@ func (r *run) activity(ctx workflow.Context, s *definition.PlanStep, action, spe
 func (r *run) activityItem(ctx workflow.Context, s *definition.PlanStep, action, specialist string, params map[string]any, input, item any, index int) pending {
 	info := workflow.GetInfo(ctx)
 	actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, s, action, specialist))
+	var steps map[string]any
+	if action == AggregateAction {
+		steps = r.steps
+	}
 	f := workflow.ExecuteActivity(actx, activities.RunStepName, activities.StepInput{
 		WorkflowID: info.WorkflowExecution.ID,
 		RunID:      info.WorkflowExecution.RunID,
@@ -126,7 +134,7 @@ func (r *run) activityItem(ctx workflow.Context, s *definition.PlanStep, action,
 		Action:     action,
 		Params:     params,
 		Input:      input,
-		Steps:      r.steps,
+		Steps:      steps,
 		Item:       item,
 		Index:      index,
 	})
