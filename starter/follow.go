@@ -308,13 +308,7 @@ func newWatch(g *globals) *cobra.Command {
 		Long: "watch follows the latest run of workflow ID: a progress bar on a terminal (one line per change\n" +
 			"otherwise), then the outcome. Exit code 0 when the run ends COMPLETE, 1 otherwise.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := g.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
+		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
 			d, err := c.Describe(ctx, args[0])
 			if err != nil {
 				return failed(err)
@@ -329,6 +323,6 @@ func newWatch(g *globals) *cobra.Command {
 				}
 			}
 			return g.finish(v)
-		},
+		}),
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/statedriven/statedriven/starter/client"
@@ -15,13 +17,7 @@ func newHistory(g *globals) *cobra.Command {
 		Long: "history runs the history query of the latest run of workflow ID and prints every transition:\n" +
 			"seq, time, from→to, step, event and reason. With --json, the query's JSON as it is.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := g.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
+		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
 			raw, err := c.Query(ctx, args[0], workflows.QueryHistory)
 			if err != nil {
 				return failed(err)
@@ -34,6 +30,6 @@ func newHistory(g *globals) *cobra.Command {
 				return failed(err)
 			}
 			return renderHistory(g.stdout, records)
-		},
+		}),
 	}
 }

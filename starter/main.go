@@ -125,6 +125,20 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 }
 
 // dial connects to Temporal with the global flags over the environment.
+// withClient makes a command's RunE that connects to Temporal, runs the
+// command with the connection and closes it.
+func (g *globals) withClient(run func(ctx context.Context, c *client.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		c, err := g.dial(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return run(ctx, c, args)
+	}
+}
+
 func (g *globals) dial(ctx context.Context) (*client.Client, error) {
 	c, err := client.Dial(ctx, client.Config{Address: g.address, Namespace: g.namespace})
 	if err != nil {

@@ -22,13 +22,7 @@ func newStatus(g *globals) *cobra.Command {
 			"query (none polls the task queue), the state comes from the run's search attributes, and a\n" +
 			"note says so.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := g.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
+		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
 			d, err := c.Describe(ctx, args[0])
 			if err != nil {
 				return failed(err)
@@ -41,7 +35,7 @@ func newStatus(g *globals) *cobra.Command {
 				return g.printJSON(v)
 			}
 			return renderStatus(g.stdout, v)
-		},
+		}),
 	}
 }
 

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/statedriven/statedriven/starter/client"
 )
 
 // signalView is what pause, resume and cancel print with --json.
@@ -25,22 +28,16 @@ func newSignal(g *globals, name, short string) *cobra.Command {
 			"It sends the " + name + " signal to the latest run of workflow ID and returns; the run acts on it\n" +
 			"when its worker next runs it (starter status ID shows the effect).",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := g.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
+		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
 			if err := c.Signal(ctx, args[0], name, reason); err != nil {
 				return failed(err)
 			}
 			if g.json {
 				return g.printJSON(signalView{WorkflowID: args[0], Signal: name, Reason: reason})
 			}
-			_, err = fmt.Fprintf(g.stdout, "sent %s to %s\n", name, args[0])
+			_, err := fmt.Fprintf(g.stdout, "sent %s to %s\n", name, args[0])
 			return err
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, kept in the run's history")
 	return cmd
@@ -66,13 +63,7 @@ func newUpdate(g *globals, name, short string) *cobra.Command {
 			"handled it. When the workflow refuses it (the run is not in REVIEW, say), starter prints the\n" +
 			"workflow's reason and exits 1.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := g.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
+		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
 			// An update waits for a worker to run it; say so rather than
 			// hang in silence.
 			d, err := c.Describe(ctx, args[0])
@@ -93,7 +84,7 @@ func newUpdate(g *globals, name, short string) *cobra.Command {
 			}
 			_, err = fmt.Fprintf(g.stdout, "%s accepted %s\n", args[0], name)
 			return err
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, kept in the run's history")
 	return cmd
