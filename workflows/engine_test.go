@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/statedriven/statedriven/activities"
@@ -113,12 +112,7 @@ func TestReviewGate(t *testing.T) {
 	t.Run("approved", func(t *testing.T) {
 		run := b.start(plan, map[string]any{"amount": 5.0, "account": "acc"})
 		b.waitState(run, statemachine.Review)
-		upd, err := b.client.UpdateWorkflow(b.ctx, client.UpdateWorkflowOptions{
-			WorkflowID: run.GetID(), UpdateName: workflows.UpdateApprove, Args: []any{workflows.Reason{Reason: "looks right"}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		require.NoError(t, err)
-		require.NoError(t, upd.Get(b.ctx, nil))
+		require.NoError(t, b.decide(run, workflows.UpdateApprove, "looks right"))
 		p, h, err := b.finish(run)
 		require.NoError(t, err)
 		require.Equal(t, "COMPLETE", p.Status)
@@ -126,20 +120,12 @@ func TestReviewGate(t *testing.T) {
 		b.record("review-approved", run.GetID(), run.GetRunID())
 
 		// A decision the run is not waiting for is refused by the validator.
-		_, err = b.client.UpdateWorkflow(b.ctx, client.UpdateWorkflowOptions{
-			WorkflowID: run.GetID(), UpdateName: workflows.UpdateApprove, WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		require.Error(t, err)
+		require.Error(t, b.decide(run, workflows.UpdateApprove, ""))
 	})
 	t.Run("rejected", func(t *testing.T) {
 		run := b.start(plan, map[string]any{"amount": 5.0, "account": "acc"})
 		b.waitState(run, statemachine.Review)
-		upd, err := b.client.UpdateWorkflow(b.ctx, client.UpdateWorkflowOptions{
-			WorkflowID: run.GetID(), UpdateName: workflows.UpdateReject, Args: []any{workflows.Reason{Reason: "no"}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		require.NoError(t, err)
-		require.NoError(t, upd.Get(b.ctx, nil))
+		require.NoError(t, b.decide(run, workflows.UpdateReject, "no"))
 		p, h, err := b.finish(run)
 		require.Error(t, err)
 		require.Equal(t, "FAILED", p.Status)
@@ -157,13 +143,10 @@ func TestReviewGate(t *testing.T) {
 		require.Empty(t, steps(h, statemachine.EventStepCompleted))
 	})
 	t.Run("update refused while not in review", func(t *testing.T) {
-		// Before any worker picks it up the run is in INITIAL.
+		// The run has ended (declined) before the decision arrives.
 		run := b.start(plan, map[string]any{"amount": 999.0, "account": "acc"})
 		_, _, _ = b.finish(run)
-		_, err := b.client.UpdateWorkflow(b.ctx, client.UpdateWorkflowOptions{
-			WorkflowID: run.GetID(), UpdateName: workflows.UpdateReject, WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		require.Error(t, err)
+		require.Error(t, b.decide(run, workflows.UpdateReject, ""))
 	})
 }
 

@@ -207,6 +207,20 @@ func (b *bundle) history(run client.WorkflowRun) []statemachine.Record {
 	return h
 }
 
+// decide sends the approve or reject update and waits until the run has
+// handled it; a refusal by the validator is the error.
+func (b *bundle) decide(run client.WorkflowRun, update, reason string) error {
+	b.t.Helper()
+	upd, err := b.client.UpdateWorkflow(b.ctx, client.UpdateWorkflowOptions{
+		WorkflowID: run.GetID(), UpdateName: update, Args: []any{workflows.Reason{Reason: reason}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return err
+	}
+	return upd.Get(b.ctx, nil)
+}
+
 // waitState waits until the run reports state st.
 func (b *bundle) waitState(run client.WorkflowRun, st statemachine.State) {
 	b.t.Helper()
