@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/statedriven/statedriven/activities"
+	starter "github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/workflows"
 	"github.com/statedriven/statedriven/workflows/definition"
 )
@@ -80,7 +81,7 @@ func (f *firstSteps) get(id string) (time.Time, bool) {
 // BenchmarkEngineVersusPlain runs the five-step definition through the
 // engine and the hand-written workflow side by side on one server:
 // throughput with BENCH_RUNS (default 200) runs in flight at once, over
-// BENCH_ROUNDS (default 3) alternating rounds, and the
+// BENCH_ROUNDS (default 4) rounds in alternating order, and the
 // latency from start to the first step for runs started one at a time
 // (BENCH_LATENCY_RUNS, default 100), with eager workflow start and eager
 // activity dispatch on. The server is an in-process one (SQLite in
@@ -122,13 +123,21 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 	seq := 0
 	start := func(kind string) (client.WorkflowRun, time.Time) {
 		seq++
-		opts := client.StartWorkflowOptions{ID: fmt.Sprintf("bench-%s-%d-%d", kind, seq, time.Now().UnixNano()), TaskQueue: queue, EnableEagerStart: true}
+		id := fmt.Sprintf("bench-%s-%d-%d", kind, seq, time.Now().UnixNano())
 		t0 := time.Now()
 		var run client.WorkflowRun
 		var err error
 		if kind == "engine" {
-			run, err = c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, workflows.Input{Plan: *plan, NoSearchAttributes: os.Getenv("BENCH_NO_SA") != ""})
+			// Started as `starter run` starts it, search attributes and all.
+			opts := starter.StartOptions(plan, id, queue)
+			in := workflows.Input{Plan: *plan}
+			if os.Getenv("BENCH_NO_SA") != "" {
+				opts.TypedSearchAttributes = temporal.SearchAttributes{}
+				in.NoSearchAttributes = true
+			}
+			run, err = c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, in)
 		} else {
+			opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue, EnableEagerStart: true}
 			run, err = c.ExecuteWorkflow(ctx, opts, "PlainWorkflow")
 		}
 		if err != nil {
@@ -187,16 +196,33 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		}
 		throughput("plain")
 		throughput("engine")
+		// The rounds alternate which kind goes first (plain, engine;
+		// engine, plain; ...): the server slows as its tables grow, and
+		// a fixed order would charge that to the kind that always goes
+		// second.
 		var plainTime, engineTime time.Duration
-		rounds := envInt("BENCH_ROUNDS", 3)
-		for range rounds {
-			plainTime += throughput("plain")
-			engineTime += throughput("engine")
+		rounds := envInt("BENCH_ROUNDS", 4)
+		for i := range rounds {
+			order := []string{"plain", "engine"}
+			if i%2 == 1 {
+				order = []string{"engine", "plain"}
+			}
+			for _, kind := range order {
+				d := throughput(kind)
+				b.Logf("round %d: %s %.1f runs/s", i+1, kind, float64(runs)/d.Seconds())
+				if kind == "plain" {
+					plainTime += d
+				} else {
+					engineTime += d
+				}
+			}
 		}
 		plainRate := float64(rounds*runs) / plainTime.Seconds()
 		engineRate := float64(rounds*runs) / engineTime.Seconds()
+		t0 := time.Now()
 		plainP50, plainP99 := latency("plain")
 		engineP50, engineP99 := latency("engine")
+		b.Logf("latency: %d runs of each kind one at a time in %s", latencyRuns, time.Since(t0).Round(time.Millisecond))
 		b.ReportMetric(engineRate, "engine-runs/s")
 		b.ReportMetric(plainRate, "plain-runs/s")
 		b.ReportMetric(engineRate/plainRate, "throughput-ratio")

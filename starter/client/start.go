@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 
+	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
 	"github.com/statedriven/statedriven/workflows/definition"
 )
@@ -74,6 +75,26 @@ func ShortHash(hash string) string {
 	return algo + ":" + digest
 }
 
+// StartOptions are the options Start uses for a run of p with the given
+// workflow ID on the given task queue: eager start, the plan's summary,
+// and the search attributes of a run that has not begun.
+func StartOptions(p *definition.Plan, id, queue string) sdkclient.StartWorkflowOptions {
+	return sdkclient.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: queue,
+		// Without this, starting an ID that is already running would
+		// silently hand back the running workflow.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		EnableEagerStart:                         true,
+		StaticSummary:                            Summary(p),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.DefinitionAttribute.ValueSet(p.Name),
+			workflows.StateAttribute.ValueSet(statemachine.Initial.String()),
+			workflows.ProgressAttribute.ValueSet(0),
+		),
+	}
+}
+
 // Start starts a run of req.Plan. When the server refuses the
 // DefinitionName search attribute because the namespace has not
 // registered it, Start tries once more without search attributes and says
@@ -90,20 +111,7 @@ func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) 
 	if queue == "" {
 		queue = workflows.DefaultTaskQueue
 	}
-	opts := sdkclient.StartWorkflowOptions{
-		ID:        id,
-		TaskQueue: queue,
-		// Without this, starting an ID that is already running would
-		// silently hand back the running workflow.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		EnableEagerStart:                         true,
-		StaticSummary:                            Summary(req.Plan),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.DefinitionAttribute.ValueSet(req.Plan.Name),
-			workflows.StateAttribute.ValueSet("INITIAL"),
-			workflows.ProgressAttribute.ValueSet(0),
-		),
-	}
+	opts := StartOptions(req.Plan, id, queue)
 	in := workflows.Input{Plan: *req.Plan, Data: req.Input}
 	started := &Started{WorkflowID: id, TaskQueue: queue}
 
