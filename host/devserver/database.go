@@ -30,63 +30,100 @@ import (
 	"github.com/statedriven/statedriven/host"
 )
 
-// DatabaseFile is the SQLite file's name inside Options.DataDir.
+// DatabaseFile is the SQLite file of the main store (runs, their
+// histories, task queues, namespaces) inside Options.DataDir.
 const DatabaseFile = "temporal.db"
 
-// schemaStore is one of the two schemas that live in the SQLite file,
+// VisibilityFile is the SQLite file of the visibility store (the list of
+// runs and their search attributes, which the Web UI and `starter list`
+// read) inside Options.DataDir. It is a file of its own so that its
+// writes, which SQLite makes slow (full-text indexes on every row), never
+// hold the main store's one connection while a run waits to move on
+// (BENCHMARKS.md).
+const VisibilityFile = "visibility.db"
+
+// sqliteDriver is the database/sql driver of the server's SQLite plugin
+// (modernc.org/sqlite), which registers it.
+const sqliteDriver = "sqlite"
+
+// schemaStore is one of the two schemas that live in the SQLite files,
 // with the version this server needs and where its upgrades are.
 type schemaStore struct {
 	name      string // key in the schema_version table
+	schema    string // the schema of a new database, in the server's embedded schemas
 	versioned string // directory of the upgrades in the server's embedded schemas
 	version   string
+	table     string // a table that only this schema has
 }
 
-var schemaStores = [...]schemaStore{
-	{name: "temporal", versioned: "sqlite/v3/temporal/versioned", version: sqliteschema.Version},
-	{name: "temporal_visibility", versioned: "sqlite/v3/visibility/versioned", version: sqliteschema.VisibilityVersion},
+var (
+	mainSchema       = schemaStore{name: "temporal", schema: "sqlite/v3/temporal/schema.sql", versioned: "sqlite/v3/temporal/versioned", version: sqliteschema.Version, table: "executions"}
+	visibilitySchema = schemaStore{name: "temporal_visibility", schema: "sqlite/v3/visibility/schema.sql", versioned: "sqlite/v3/visibility/versioned", version: sqliteschema.VisibilityVersion, table: "executions_visibility"}
+)
+
+// databases are the connections of the two stores.
+type databases struct {
+	main, visibility *config.SQL
 }
 
-// prepareDatabase makes the store ready for the server: in memory, or in
-// dataDir/temporal.db, created with the current schema or upgraded to it;
-// then the namespace, with statedriven's search attributes, if missing.
+// prepareDatabases makes the stores ready for the server: in memory, or in
+// dataDir (temporal.db and visibility.db), created with the current
+// schema or upgraded to it; then the namespace, with statedriven's search
+// attributes, if missing.
 //
 // The Temporal server records no schema version for SQLite, so this
 // package keeps one, in the schema_version table that Temporal's SQL tool
 // uses for the other databases: an upgrade of the server module then
 // applies the server's own versioned SQL files to data dirs made before.
-func prepareDatabase(dataDir, namespace string, zl *zap.Logger) (*config.SQL, error) {
-	var cfg *config.SQL
+//
+// A data dir made before visibility.db existed keeps its list of runs in
+// temporal.db: the first start copies them into the new visibility.db.
+func prepareDatabases(dataDir, namespace string, zl *zap.Logger) (databases, error) {
+	var dbs databases
 	if dataDir == "" {
-		// The plugin creates the schema of an in-memory database itself.
-		cfg = sqliteConfig("", "statedriven-"+strconv.FormatUint(rand.Uint64(), 36))
+		// The plugin creates the schemas of an in-memory database itself.
+		name := "statedriven-" + strconv.FormatUint(rand.Uint64(), 36)
+		dbs = databases{main: sqliteConfig("", name), visibility: sqliteConfig("", name+"-visibility")}
 	} else {
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("dev data dir: %w", err)
+			return dbs, fmt.Errorf("dev data dir: %w", err)
 		}
-		file := filepath.Join(dataDir, DatabaseFile)
-		cfg = sqliteConfig(file, "")
-		if err := prepareFile(cfg, zl); err != nil {
-			return nil, fmt.Errorf("database %s: %w", file, err)
+		mainFile, visFile := filepath.Join(dataDir, DatabaseFile), filepath.Join(dataDir, VisibilityFile)
+		dbs = databases{main: sqliteConfig(mainFile, ""), visibility: sqliteConfig(visFile, "")}
+		if err := prepareMain(dbs.main, zl); err != nil {
+			return dbs, fmt.Errorf("database %s: %w", mainFile, err)
+		}
+		if err := prepareVisibility(dbs.visibility, mainFile, zl); err != nil {
+			return dbs, fmt.Errorf("database %s: %w", visFile, err)
 		}
 	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, namespace, false, host.SearchAttributes())
 	if err != nil {
-		return nil, fmt.Errorf("namespace %q: %w", namespace, err)
+		return dbs, fmt.Errorf("namespace %q: %w", namespace, err)
 	}
-	if err := sqliteschema.CreateNamespaces(cfg, ns); err != nil {
-		return nil, fmt.Errorf("create namespace %q: %w", namespace, err)
+	if err := sqliteschema.CreateNamespaces(dbs.main, ns); err != nil {
+		return dbs, fmt.Errorf("create namespace %q: %w", namespace, err)
 	}
-	return cfg, nil
+	return dbs, nil
 }
 
-// prepareFile readies a database file: its schema, then its membership.
-func prepareFile(cfg *config.SQL, zl *zap.Logger) error {
+func openAdmin(cfg *config.SQL) (sqlplugin.AdminDB, error) {
 	db, err := sql.NewSQLAdminDB(sqlplugin.DbKindUnknown, cfg, resolver.NewNoopResolver(), serverlog.NewNoopLogger(), metrics.NoopMetricsHandler)
 	if err != nil {
-		return fmt.Errorf("open: %w", err)
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	return db, nil
+}
+
+// prepareMain readies the main store's file: its schema, then its
+// membership.
+func prepareMain(cfg *config.SQL, zl *zap.Logger) error {
+	db, err := openAdmin(cfg)
+	if err != nil {
+		return err
 	}
 	defer func() { _ = db.Close() }()
-	if err := prepareSchema(db, cfg.DatabaseName, zl); err != nil {
+	if _, err := prepareSchema(db, cfg.DatabaseName, zl, mainSchema); err != nil {
 		return err
 	}
 	// The services of the last run stay in the membership table for a
@@ -99,38 +136,124 @@ func prepareFile(cfg *config.SQL, zl *zap.Logger) error {
 	return nil
 }
 
-// prepareSchema creates the schema of a new (or empty) file, or upgrades
-// an existing one to this server's version.
-func prepareSchema(db sqlplugin.AdminDB, name string, zl *zap.Logger) error {
+// prepareVisibility readies the visibility store's file, and fills a new
+// one with the runs that mainFile lists, if it has a visibility table
+// (the data dirs of statedriven before visibility.db, and those of
+// `temporal server start-dev --db-filename`).
+func prepareVisibility(cfg *config.SQL, mainFile string, zl *zap.Logger) error {
+	db, err := openAdmin(cfg)
+	if err != nil {
+		return err
+	}
+	created, err := prepareSchema(db, cfg.DatabaseName, zl, visibilitySchema)
+	_ = db.Close()
+	if err != nil || !created {
+		return err
+	}
+	n, err := copyVisibility(cfg.DatabaseName, mainFile)
+	if err != nil {
+		return fmt.Errorf("copy the list of runs from %s: %w", mainFile, err)
+	}
+	if n > 0 {
+		zl.Info("moved the list of runs into its own file", zap.Int64("runs", n), zap.String("file", cfg.DatabaseName))
+	}
+	return nil
+}
+
+// copyVisibility copies the rows of mainFile's visibility table, if it
+// has one, into visFile's, column by column (an upgraded file may order
+// its columns otherwise than a new one), and returns how many it copied.
+func copyVisibility(visFile, mainFile string) (int64, error) {
+	db, err := gosql.Open(sqliteDriver, "file:"+visFile)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = db.Close() }()
+	// ATTACH holds for the connection that runs it: keep to one.
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("ATTACH DATABASE ? AS old", mainFile); err != nil {
+		return 0, err
+	}
+	// table_info leaves out the generated columns, which take no values.
+	columns := func(schema string) ([]string, error) {
+		rows, err := db.Query("SELECT name FROM pragma_table_info('executions_visibility', ?)", schema)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = rows.Close() }()
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return nil, err
+			}
+			names = append(names, n)
+		}
+		return names, rows.Err()
+	}
+	oldCols, err := columns("old")
+	if err != nil || len(oldCols) == 0 {
+		return 0, err
+	}
+	newCols, err := columns("main")
+	if err != nil {
+		return 0, err
+	}
+	var cols []string
+	for _, c := range newCols {
+		if slices.Contains(oldCols, c) {
+			cols = append(cols, `"`+c+`"`)
+		}
+	}
+	list := strings.Join(cols, ", ")
+	res, err := db.Exec("INSERT INTO main.executions_visibility (" + list + ") SELECT " + list + " FROM old.executions_visibility")
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// prepareSchema creates store's schema in a new (or empty) database, and
+// says so, or upgrades an existing one to this server's version.
+func prepareSchema(db sqlplugin.AdminDB, name string, zl *zap.Logger, store schemaStore) (created bool, err error) {
 	tables, err := db.ListTables(name)
 	if err != nil {
-		return fmt.Errorf("list tables: %w", err)
+		return false, fmt.Errorf("list tables: %w", err)
 	}
 	switch {
 	case len(tables) == 0:
-		if err := sqliteschema.SetupSchemaOnDB(db); err != nil {
-			return fmt.Errorf("create the schema (remove the file and start again): %w", err)
+		if err := createSchema(db, store); err != nil {
+			return false, fmt.Errorf("create the schema (remove the file and start again): %w", err)
 		}
 		if err := db.CreateSchemaVersionTables(); err != nil {
-			return fmt.Errorf("create the schema version tables: %w", err)
+			return false, fmt.Errorf("create the schema version tables: %w", err)
 		}
-		for _, s := range schemaStores {
-			if err := stamp(db, s, "0", s.version, "created by statedriven's dev server"); err != nil {
-				return err
-			}
-		}
-		return nil
-	case !slices.Contains(tables, "executions"):
-		return errors.New("the file is not a Temporal database: give another --dev-data-dir")
+		return true, stamp(db, store, "0", store.version, "created by statedriven's dev server")
+	case !slices.Contains(tables, store.table):
+		return false, errors.New("the file is not a Temporal database: give another --dev-data-dir")
 	case !slices.Contains(tables, "schema_version"):
 		// Made by `temporal server start-dev --db-filename` or another
 		// tool that records no version: take it as current.
 		if err := db.CreateSchemaVersionTables(); err != nil {
-			return fmt.Errorf("create the schema version tables: %w", err)
+			return false, fmt.Errorf("create the schema version tables: %w", err)
 		}
 	}
-	for _, s := range schemaStores {
-		if err := upgrade(db, s, zl); err != nil {
+	return false, upgrade(db, store, zl)
+}
+
+// createSchema runs the server's schema of store on an empty database.
+func createSchema(db sqlplugin.AdminDB, store schemaStore) error {
+	f, err := dbschemas.Assets().Open(store.schema)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	statements, err := persistence.LoadAndSplitQueryFromReaders([]io.Reader{f})
+	if err != nil {
+		return err
+	}
+	for _, stmt := range statements {
+		if err := db.Exec(stmt); err != nil {
 			return err
 		}
 	}

@@ -38,16 +38,19 @@ func TestPrepareSchema(t *testing.T) {
 	zl := zap.New(core)
 	db := adminDB(t, file)
 
-	require.NoError(t, prepareSchema(db, file, zl), "a new file gets the current schema")
+	created, err := prepareSchema(db, file, zl, mainSchema)
+	require.NoError(t, err, "a new file gets the current schema")
+	require.True(t, created)
 	require.Equal(t, sqliteschema.Version, version(t, db, "temporal"))
-	require.Equal(t, sqliteschema.VisibilityVersion, version(t, db, "temporal_visibility"))
-	require.NoError(t, prepareSchema(db, file, zl), "a current file is left as it is")
+	created, err = prepareSchema(db, file, zl, mainSchema)
+	require.NoError(t, err, "a current file is left as it is")
+	require.False(t, created)
 
 	// A file of the previous server version: 0.11 added current_chasm_executions.
 	require.Equal(t, "0.11", sqliteschema.Version, "this test replays the 0.10 to 0.11 upgrade: update it along with the server module")
 	require.NoError(t, db.Exec("DROP TABLE current_chasm_executions"))
 	require.NoError(t, db.UpdateSchemaVersion("temporal", "0.10", "0.10"))
-	require.NoError(t, prepareSchema(db, file, zl))
+	require.NoError(t, second(prepareSchema(db, file, zl, mainSchema)))
 	require.Equal(t, "0.11", version(t, db, "temporal"))
 	tables, err := db.ListTables(file)
 	require.NoError(t, err)
@@ -57,13 +60,13 @@ func TestPrepareSchema(t *testing.T) {
 	// A file made by a tool that records no version is taken as current.
 	require.NoError(t, db.Exec("DROP TABLE schema_version"))
 	require.NoError(t, db.Exec("DROP TABLE schema_update_history"))
-	require.NoError(t, prepareSchema(db, file, zl))
+	require.NoError(t, second(prepareSchema(db, file, zl, mainSchema)))
 	require.Equal(t, "0.11", version(t, db, "temporal"))
-	require.Equal(t, 2, logs.FilterMessage("the database records no schema version; taking it as the current one").Len())
+	require.Equal(t, 1, logs.FilterMessage("the database records no schema version; taking it as the current one").Len())
 
 	// A file of a newer server is refused.
 	require.NoError(t, db.UpdateSchemaVersion("temporal", "0.12", "0.12"))
-	require.EqualError(t, prepareSchema(db, file, zl), "the temporal schema is at version 0.12, newer than this server's 0.11: the data dir was made by a newer statedriven; use that, or another --dev-data-dir")
+	require.EqualError(t, second(prepareSchema(db, file, zl, mainSchema)), "the temporal schema is at version 0.12, newer than this server's 0.11: the data dir was made by a newer statedriven; use that, or another --dev-data-dir")
 }
 
 func TestPrepareSchemaRefusesAnotherDatabase(t *testing.T) {
@@ -71,9 +74,28 @@ func TestPrepareSchemaRefusesAnotherDatabase(t *testing.T) {
 	file := filepath.Join(t.TempDir(), DatabaseFile)
 	db := adminDB(t, file)
 	require.NoError(t, db.Exec("CREATE TABLE notes (body TEXT)"))
-	require.EqualError(t, prepareSchema(db, file, zap.NewNop()),
+	require.EqualError(t, second(prepareSchema(db, file, zap.NewNop(), mainSchema)),
 		"the file is not a Temporal database: give another --dev-data-dir")
 }
+
+// The visibility file has the visibility schema alone, versioned.
+func TestPrepareVisibilitySchema(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), VisibilityFile)
+	db := adminDB(t, file)
+	created, err := prepareSchema(db, file, zap.NewNop(), visibilitySchema)
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, sqliteschema.VisibilityVersion, version(t, db, "temporal_visibility"))
+	tables, err := db.ListTables(file)
+	require.NoError(t, err)
+	require.Contains(t, tables, "executions_visibility")
+	require.NotContains(t, tables, "executions")
+	require.EqualError(t, second(prepareSchema(db, file, zap.NewNop(), mainSchema)),
+		"the file is not a Temporal database: give another --dev-data-dir", "a visibility file is no main store")
+}
+
+func second[T any](_ T, err error) error { return err }
 
 func TestCompareVersions(t *testing.T) {
 	t.Parallel()

@@ -41,9 +41,10 @@ const (
 // ports of 127.0.0.1 with its UI, namespace "default", logging nowhere;
 // DefaultOptions gives the well-known ports 7233 and 8233 instead.
 type Options struct {
-	// DataDir holds the SQLite database (temporal.db), created if need
-	// be, so that runs survive a restart of the process. "" keeps
-	// everything in memory.
+	// DataDir holds the SQLite databases (temporal.db for the runs,
+	// visibility.db for the list of them), created if need be, so that
+	// runs survive a restart of the process. "" keeps everything in
+	// memory.
 	DataDir string
 	// IP the frontend and the UI listen on. Default 127.0.0.1.
 	IP string
@@ -114,9 +115,11 @@ type Server struct {
 	frontend  string
 	uiURL     string
 	server    temporal.Server
-	ui        *uiserver.Server
-	uiDone    chan struct{}
-	logs      *logGate
+	// checkpointer is nil in memory.
+	checkpointer *checkpointer
+	ui           *uiserver.Server
+	uiDone       chan struct{}
+	logs         *logGate
 
 	stopOnce sync.Once
 	stopErr  error
@@ -142,25 +145,37 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	defer ports.releaseAll()
 
 	// Our own messages go to the caller's logger as they are.
-	sqlCfg, err := prepareDatabase(opts.DataDir, opts.Namespace, opts.Logger)
+	dbs, err := prepareDatabases(opts.DataDir, opts.Namespace, opts.Logger)
 	if err != nil {
 		return nil, err
+	}
+	var ckpt *checkpointer
+	if opts.DataDir != "" {
+		if ckpt, err = startCheckpointer([]string{dbs.main.DatabaseName, dbs.visibility.DatabaseName}, opts.Logger); err != nil {
+			return nil, err
+		}
 	}
 	// The server binds them itself, some as it is built.
 	ports.releaseServer()
-	srv, err := newServer(opts, ports, sqlCfg, zl)
+	srv, err := newServer(opts, ports, dbs, zl)
+	if err == nil {
+		if err = srv.Start(); err != nil {
+			gate.open(true)
+			err = fmt.Errorf("start the Temporal server: %w", err)
+		}
+	}
 	if err != nil {
+		if ckpt != nil {
+			ckpt.stop()
+		}
 		return nil, err
 	}
-	if err := srv.Start(); err != nil {
-		gate.open(true)
-		return nil, fmt.Errorf("start the Temporal server: %w", err)
-	}
 	s := &Server{
-		namespace: opts.Namespace,
-		frontend:  net.JoinHostPort(dialHost(opts.IP), strconv.Itoa(ports.frontend)),
-		server:    srv,
-		logs:      gate,
+		namespace:    opts.Namespace,
+		frontend:     net.JoinHostPort(dialHost(opts.IP), strconv.Itoa(ports.frontend)),
+		server:       srv,
+		checkpointer: ckpt,
+		logs:         gate,
 	}
 	// From here on, a failure stops what runs.
 	fail := func(err error) (*Server, error) {
@@ -203,6 +218,9 @@ func (s *Server) Stop() error {
 		}
 		if err := s.server.Stop(); err != nil {
 			s.stopErr = fmt.Errorf("stop the Temporal server: %w", err)
+		}
+		if s.checkpointer != nil {
+			s.checkpointer.stop()
 		}
 	})
 	return s.stopErr

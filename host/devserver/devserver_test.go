@@ -2,17 +2,25 @@ package devserver_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/server/common/persistence"
+	dbschemas "go.temporal.io/server/schema"
 	"google.golang.org/grpc"
 
 	"github.com/statedriven/statedriven/host"
@@ -109,6 +117,7 @@ func TestRestartKeepsWorkflows(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
 	require.Equal(t, run.GetRunID(), desc.GetWorkflowExecutionInfo().GetExecution().GetRunId())
+	require.Equal(t, run.GetRunID(), listed(t, c, "before-restart").GetExecution().GetRunId(), "the list of runs survives too")
 
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: second.Namespace()})
 	require.NoError(t, err)
@@ -121,4 +130,89 @@ func TestRestartKeepsWorkflows(t *testing.T) {
 	var out string
 	require.NoError(t, run.Get(ctx, &out))
 	require.Equal(t, "AFTER!", out)
+}
+
+// listed waits until the visibility store lists the workflow id (it
+// writes the list after the run moves on), and returns what it lists.
+func listed(t *testing.T, c client.Client, id string) *workflowpb.WorkflowExecutionInfo {
+	t.Helper()
+	var found *workflowpb.WorkflowExecutionInfo
+	require.Eventually(t, func() bool {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = %q", id)})
+		require.NoError(t, err)
+		if len(resp.GetExecutions()) != 1 || resp.GetExecutions()[0].GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			return false
+		}
+		found = resp.GetExecutions()[0]
+		return true
+	}, time.Minute, 20*time.Millisecond, "the list of runs shows %s", id)
+	return found
+}
+
+// A data dir from before visibility.db kept the list of runs in
+// temporal.db: the first start with visibility.db copies them over.
+func TestOldDataDirKeepsItsListOfRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	first, err := devserver.Start(ctx, devserver.Options{DataDir: dir, UIPort: devserver.NoUI, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = first.Stop() })
+	c := newClient(t, first, client.Options{})
+	w := newWorker(t, c, "split")
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "before-split", TaskQueue: "split",
+		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword("WorkflowState").ValueSet("COMPLETE")),
+	}, "Greet", "old")
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
+	listed(t, c, "before-split")
+	w.Stop()
+	c.Close()
+	require.NoError(t, first.Stop())
+
+	// Make the old layout: the visibility schema and its rows in
+	// temporal.db, and no visibility.db.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, devserver.DatabaseFile))
+	require.NoError(t, err)
+	db.SetMaxOpenConns(1)
+	schema, err := dbschemas.Assets().Open("sqlite/v3/visibility/schema.sql")
+	require.NoError(t, err)
+	statements, err := persistence.LoadAndSplitQueryFromReaders([]io.Reader{schema})
+	require.NoError(t, err)
+	for _, stmt := range statements {
+		_, err := db.Exec(stmt)
+		require.NoError(t, err)
+	}
+	_, err = db.Exec("ATTACH DATABASE ? AS v", filepath.Join(dir, devserver.VisibilityFile))
+	require.NoError(t, err)
+	const columns = "namespace_id, run_id, _version, start_time, execution_time, workflow_id, workflow_type_name, status, close_time, " +
+		"history_length, history_size_bytes, execution_duration, state_transition_count, memo, encoding, task_queue, search_attributes, " +
+		"parent_workflow_id, parent_run_id, root_workflow_id, root_run_id"
+	res, err := db.Exec("INSERT INTO main.executions_visibility (" + columns + ") SELECT " + columns + " FROM v.executions_visibility")
+	require.NoError(t, err)
+	n, err := res.RowsAffected()
+	require.NoError(t, err)
+	require.Positive(t, n, "the run, and the server's own workflows")
+	// On restart the server may write the last runs' rows again from its
+	// own queue; a run listed only in the old table can come from the
+	// copy alone.
+	_, err = db.Exec("INSERT INTO main.executions_visibility (" + columns + ") SELECT " +
+		strings.Replace(strings.Replace(columns, "run_id", "'r-only-listed'", 1), "workflow_id", "'only-listed'", 1) +
+		" FROM v.executions_visibility WHERE workflow_id = 'before-split'")
+	require.NoError(t, err)
+	// A copy in a new dir, for the server package keeps connections to
+	// the files of the first server (by name) for the life of the process.
+	old := t.TempDir()
+	_, err = db.Exec("VACUUM INTO ?", filepath.Join(old, devserver.DatabaseFile))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	second := startServer(t, old)
+	c = dial(t, second, client.Options{})
+	require.Equal(t, run.GetRunID(), listed(t, c, "before-split").GetExecution().GetRunId())
+	require.Equal(t, "r-only-listed", listed(t, c, "only-listed").GetExecution().GetRunId())
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: `WorkflowState = "COMPLETE"`})
+	require.NoError(t, err)
+	require.Len(t, resp.GetExecutions(), 2, "their search attributes came along")
 }

@@ -34,6 +34,14 @@ func dynamicConfig(overrides map[string]any) dynamicconfig.StaticClient {
 		// Activities on the workflow's own task queue are handed to the
 		// worker in the workflow task's response.
 		dynamicconfig.EnableActivityEagerExecution.Key(): true,
+		// With one history shard, the server reads each of its task
+		// queues at most 20 times a second by default: a step that is
+		// not handed back eagerly (after a retry, a timer, a signal, a
+		// step on a specialist's queue) waited up to 50 ms for its
+		// task to reach matching, and a run of five quick steps took
+		// 250 ms. Measured in BENCHMARKS.md.
+		dynamicconfig.TransferProcessorMaxPollRPS.Key(): 1000,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():    1000,
 		// Updates (transition, approve, reject, rollback, modify), also
 		// those that wait only until accepted.
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
@@ -46,8 +54,8 @@ func dynamicConfig(overrides map[string]any) dynamicconfig.StaticClient {
 }
 
 // newServer builds the server: one process, four services on loopback
-// (the frontend on opts.IP), SQLite for both stores.
-func newServer(opts Options, p *ports, sqlCfg *config.SQL, zl *zap.Logger) (temporal.Server, error) {
+// (the frontend on opts.IP), SQLite for both stores, each its own database.
+func newServer(opts Options, p *ports, dbs databases, zl *zap.Logger) (temporal.Server, error) {
 	frontendAddr := net.JoinHostPort(dialHost(opts.IP), strconv.Itoa(p.frontend))
 	internal := func(grpcPort, membershipPort int) config.Service {
 		return config.Service{RPC: config.RPC{GRPCPort: grpcPort, MembershipPort: membershipPort, BindOnLocalHost: true}}
@@ -57,9 +65,12 @@ func newServer(opts Options, p *ports, sqlCfg *config.SQL, zl *zap.Logger) (temp
 	cfg.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"}
 	cfg.Persistence = config.Persistence{
 		DefaultStore:     "sqlite",
-		VisibilityStore:  "sqlite",
+		VisibilityStore:  "sqlite-visibility",
 		NumHistoryShards: 1,
-		DataStores:       map[string]config.DataStore{"sqlite": {SQL: sqlCfg}},
+		DataStores: map[string]config.DataStore{
+			"sqlite":            {SQL: dbs.main},
+			"sqlite-visibility": {SQL: dbs.visibility},
+		},
 	}
 	cfg.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
@@ -139,6 +150,9 @@ func sqliteConfig(file string, memoryName string) *config.SQL {
 	// step within a few milliseconds in dev mode.
 	cfg.ConnectAttributes["journal_mode"] = "wal"
 	cfg.ConnectAttributes["synchronous"] = "NORMAL"
+	// The checkpointer copies the log into the file in the background
+	// (see CheckpointEvery); the commits checkpoint only as a backstop.
+	cfg.ConnectAttributes["wal_autocheckpoint"] = strconv.Itoa(walBackstopPages)
 	cfg.DatabaseName = file
 	return cfg
 }

@@ -1,0 +1,100 @@
+package devserver
+
+import (
+	"context"
+	gosql "database/sql"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// CheckpointEvery is how often the dev server moves what its SQLite
+// files' write-ahead logs hold into the files themselves.
+//
+// SQLite does this itself in the commit that makes a log pass 1000 pages
+// (4 MiB), and that commit waits for it: it copies the pages and syncs
+// both files to disk. In dev mode that was about one commit in forty,
+// and a run whose start or first workflow task fell on it reached its
+// first step 5–10 ms late (BENCHMARKS.md). The checkpointer does the
+// copying and syncing on a connection of its own, beside the server's,
+// so commits never wait for it; SQLite's own checkpoint stays as a
+// backstop, at walBackstopPages, for when writes outrun it.
+const CheckpointEvery = 500 * time.Millisecond
+
+// walBackstopPages is where SQLite checkpoints in the commit itself: far
+// above what the checkpointer lets a log grow to, unless a long burst of
+// writes keeps it from ever catching up (a log can only restart from
+// its beginning once it is wholly copied). It copies then only what the
+// checkpointer has not.
+const walBackstopPages = 16384 // 64 MiB of 4 KiB pages
+
+// checkpointer runs a passive checkpoint of each file every
+// CheckpointEvery until stopped. A passive checkpoint takes no lock that
+// a reader or a writer waits on: it copies what it can and leaves the
+// rest for the next one.
+type checkpointer struct {
+	dbs    []*gosql.DB
+	files  []string
+	logger *zap.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startCheckpointer opens a connection to each file and starts the
+// checkpoints.
+func startCheckpointer(files []string, logger *zap.Logger) (*checkpointer, error) {
+	c := &checkpointer{files: files, logger: logger, done: make(chan struct{})}
+	for _, f := range files {
+		db, err := gosql.Open(sqliteDriver, "file:"+f)
+		if err != nil {
+			c.close()
+			return nil, fmt.Errorf("checkpoints of %s: %w", f, err)
+		}
+		db.SetMaxOpenConns(1)
+		c.dbs = append(c.dbs, db)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go c.loop(ctx)
+	return c, nil
+}
+
+func (c *checkpointer) loop(ctx context.Context) {
+	defer close(c.done)
+	tick := time.NewTicker(CheckpointEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			for i, db := range c.dbs {
+				if err := checkpoint(ctx, db, "PASSIVE"); err != nil && ctx.Err() == nil {
+					c.logger.Warn("checkpoint of the dev database failed; SQLite will do it itself", zap.String("file", c.files[i]), zap.Error(err))
+				}
+			}
+		}
+	}
+}
+
+// checkpoint runs PRAGMA wal_checkpoint(mode) on db.
+func checkpoint(ctx context.Context, db *gosql.DB, mode string) error {
+	var busy, logPages, copied int
+	return db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logPages, &copied)
+}
+
+// stop ends the checkpoints and closes the connections. Call it after
+// the server stopped: the last connection to close checkpoints what is
+// left.
+func (c *checkpointer) stop() {
+	c.cancel()
+	<-c.done
+	c.close()
+}
+
+func (c *checkpointer) close() {
+	for _, db := range c.dbs {
+		_ = db.Close()
+	}
+}

@@ -1,0 +1,45 @@
+package devserver
+
+import (
+	gosql "database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+)
+
+// A writer that never checkpoints leaves its pages in the log; the
+// checkpointer copies them into the database file beside it.
+func TestCheckpointerCopiesTheLogIntoTheFile(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "c.db")
+	w, err := gosql.Open(sqliteDriver, "file:"+file+"?_pragma=journal_mode(wal)&_pragma=wal_autocheckpoint(0)")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close() })
+	w.SetMaxOpenConns(1)
+	_, err = w.Exec("CREATE TABLE t (b BLOB)")
+	require.NoError(t, err)
+	for range 100 {
+		_, err = w.Exec("INSERT INTO t VALUES (randomblob(4000))")
+		require.NoError(t, err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(file)
+		require.NoError(t, err)
+		return fi.Size()
+	}
+	require.Less(t, size(), int64(100*4000), "the rows are in the log, not yet in the file")
+
+	c, err := startCheckpointer([]string{file}, zap.NewNop())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return size() >= 100*4000 }, time.Minute, 10*time.Millisecond,
+		"the checkpointer copied the rows into the file")
+	c.stop()
+
+	var n int
+	require.NoError(t, w.QueryRow("SELECT COUNT(*) FROM t").Scan(&n))
+	require.Equal(t, 100, n, "the writer goes on as before")
+}
