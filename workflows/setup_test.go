@@ -51,6 +51,9 @@ func sharedServer(t testing.TB) *temporaltest.TestServer {
 			temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 				dynamicconfig.EnableEagerWorkflowStart.Key():     []dynamicconfig.ConstrainedValue{{Value: true}},
 				dynamicconfig.EnableActivityEagerExecution.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+				// As the dev server has them (host/devserver).
+				dynamicconfig.TransferProcessorMaxPollRPS.Key(): []dynamicconfig.ConstrainedValue{{Value: 1000}},
+				dynamicconfig.TimerProcessorMaxPollRPS.Key():    []dynamicconfig.ConstrainedValue{{Value: 1000}},
 			}),
 		))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
