@@ -85,8 +85,10 @@ func StartOptions(p *definition.Plan, id, queue string) sdkclient.StartWorkflowO
 		// Without this, starting an ID that is already running would
 		// silently hand back the running workflow.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		EnableEagerStart:                         true,
-		StaticSummary:                            Summary(p),
+		// Taken only where this process has a worker on the queue (a
+		// program embedding host), never by `starter run`.
+		EnableEagerStart: true,
+		StaticSummary:    Summary(p),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.DefinitionAttribute.ValueSet(p.Name),
 			workflows.StateAttribute.ValueSet(statemachine.Initial.String()),
