@@ -92,14 +92,22 @@ func TestServer(t *testing.T) {
 	})
 }
 
+// startToStop starts a server without UI in dir for the test to stop
+// (and stops it at the end if the test did not get that far).
+func startToStop(t *testing.T, dir string) *devserver.Server {
+	t.Helper()
+	s, err := devserver.Start(context.Background(), devserver.Options{DataDir: dir, UIPort: devserver.NoUI, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Stop() })
+	return s
+}
+
 func TestRestartKeepsWorkflows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 
-	first, err := devserver.Start(ctx, devserver.Options{DataDir: dir, UIPort: devserver.NoUI, Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = first.Stop() }) // in case the test fails before it stops it
+	first := startToStop(t, dir)
 	require.Empty(t, first.UIAddress())
 	c := newClient(t, first, client.Options{})
 	w := newWorker(t, c, "restart")
@@ -155,9 +163,7 @@ func TestOldDataDirKeepsItsListOfRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	first, err := devserver.Start(ctx, devserver.Options{DataDir: dir, UIPort: devserver.NoUI, Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = first.Stop() })
+	first := startToStop(t, dir)
 	c := newClient(t, first, client.Options{})
 	w := newWorker(t, c, "split")
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
