@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,9 +13,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/statedriven/statedriven/activities"
+	starter "github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
 )
@@ -517,4 +521,57 @@ steps:
 	require.Contains(t, p.Error, "UnknownAction")
 	require.Contains(t, p.Error, `"not_registered"`)
 	require.Contains(t, p.Error, `"mystery"`)
+}
+
+// A run started as `starter run` starts it shows its state, progress and
+// definition in its search attributes as it moves, and the visibility
+// store (the Web UI's list) finds it by them when it has ended.
+func TestSearchAttributesFollowTheRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, name := range []string{"reserve_funds", "settle_funds", "release_funds"} {
+		b.reg.MustRegister(name, func(ctx context.Context, in activities.StepInput) (any, error) {
+			return map[string]any{"reservation_id": "r-1"}, nil
+		})
+	}
+	b.startWorker()
+	plan := b.load("../examples/review-rollback.yaml")
+	id := fmt.Sprintf("%s-sa", b.queue)
+	run, err := b.client.ExecuteWorkflow(b.ctx, starter.StartOptions(plan, id, b.queue), workflows.WorkflowType,
+		workflows.Input{Plan: *plan, Data: map[string]any{"amount": 5.0, "account": "acc"}})
+	require.NoError(t, err)
+
+	attributes := func() map[string]any {
+		desc, err := b.client.DescribeWorkflowExecution(b.ctx, id, "")
+		require.NoError(t, err)
+		out := map[string]any{}
+		for k, p := range desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields() {
+			var v any
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &v))
+			out[k] = v
+		}
+		return out
+	}
+	b.waitState(run, statemachine.Review)
+	sa := attributes()
+	require.Equal(t, "REVIEW", sa["WorkflowState"])
+	require.Equal(t, "review-rollback", sa["DefinitionName"])
+	// Progress alone is upserted at most every ProgressEvery, but a change
+	// of state carries the progress of its moment: one of three steps.
+	require.Equal(t, float64(b.progress(run).ProgressPercentage), sa["WorkflowProgress"])
+	require.Positive(t, sa["WorkflowProgress"])
+
+	require.NoError(t, b.decide(run, workflows.UpdateApprove, "ok"))
+	_, _, err = b.finish(run)
+	require.NoError(t, err)
+	sa = attributes()
+	require.Equal(t, "COMPLETE", sa["WorkflowState"])
+	require.Equal(t, float64(100), sa["WorkflowProgress"])
+
+	query := fmt.Sprintf(`WorkflowId = %q AND WorkflowState = "COMPLETE" AND WorkflowProgress = 100 AND DefinitionName = "review-rollback"`, id)
+	require.Eventually(t, func() bool {
+		resp, err := b.client.ListWorkflow(b.ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		require.NoError(t, err)
+		return len(resp.GetExecutions()) == 1
+	}, time.Minute, 20*time.Millisecond, "the list finds the run by its search attributes")
 }

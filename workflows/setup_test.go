@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +16,11 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
@@ -69,8 +73,50 @@ func sharedServer(t testing.TB) *temporaltest.TestServer {
 		if err != nil {
 			panic(fmt.Sprintf("register search attributes: %v", err))
 		}
+		if err := awaitSearchAttributes(ctx, server.GetDefaultClient()); err != nil {
+			panic(fmt.Sprintf("search attributes registered but not usable: %v", err))
+		}
 	})
 	return server
+}
+
+// awaitSearchAttributes returns once statedriven's search attributes may
+// be set at a start (the frontend checks them) and upserted (the history
+// service does): each service learns of new ones when it next refreshes
+// its namespaces, and until then refuses them.
+func awaitSearchAttributes(ctx context.Context, c client.Client) error {
+	const queue = "search-attribute-probe"
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
+		return workflow.UpsertTypedSearchAttributes(ctx,
+			workflows.StateAttribute.ValueSet("PROCESSING"), workflows.ProgressAttribute.ValueSet(1), workflows.DefinitionAttribute.ValueSet("probe"))
+	}, workflow.RegisterOptions{Name: "SearchAttributeProbe"})
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
+	opts := client.StartWorkflowOptions{
+		ID: "search-attribute-probe", TaskQueue: queue,
+		TypedSearchAttributes: sdktemporal.NewSearchAttributes(
+			workflows.StateAttribute.ValueSet("INITIAL"), workflows.ProgressAttribute.ValueSet(0), workflows.DefinitionAttribute.ValueSet("probe")),
+	}
+	for {
+		// A refused workflow task is retried by the server until the
+		// history service knows the attributes.
+		run, err := c.ExecuteWorkflow(ctx, opts, "SearchAttributeProbe")
+		if err == nil {
+			return run.Get(ctx, nil)
+		}
+		var invalid *serviceerror.InvalidArgument
+		if !errors.As(err, &invalid) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // bundle is what a test works with: a client, its own task queue, the
