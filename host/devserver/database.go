@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/server/common/config"
 	serverlog "go.temporal.io/server/common/log"
@@ -136,8 +137,8 @@ func prepareMain(cfg *config.SQL, zl *zap.Logger) error {
 	return nil
 }
 
-// prepareVisibility readies the visibility store's file, and fills a new
-// one with the runs that mainFile lists, if it has a visibility table
+// prepareVisibility readies the visibility store's file, and fills it,
+// once, with the runs that mainFile lists, if it has a visibility table
 // (the data dirs of statedriven before visibility.db, and those of
 // `temporal server start-dev --db-filename`).
 func prepareVisibility(cfg *config.SQL, mainFile string, zl *zap.Logger) error {
@@ -145,9 +146,9 @@ func prepareVisibility(cfg *config.SQL, mainFile string, zl *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	created, err := prepareSchema(db, cfg.DatabaseName, zl, visibilitySchema)
+	_, err = prepareSchema(db, cfg.DatabaseName, zl, visibilitySchema)
 	_ = db.Close()
-	if err != nil || !created {
+	if err != nil {
 		return err
 	}
 	n, err := copyVisibility(cfg.DatabaseName, mainFile)
@@ -160,17 +161,32 @@ func prepareVisibility(cfg *config.SQL, mainFile string, zl *zap.Logger) error {
 	return nil
 }
 
+// copiedMarker is the table of visFile that says its copy of the main
+// file's list of runs is done (or that there was none to make). It is
+// written in the copy's own transaction: a start that stops halfway
+// leaves neither, and the next start copies again.
+const copiedMarker = "statedriven_visibility_copied"
+
 // copyVisibility copies the rows of mainFile's visibility table, if it
-// has one, into visFile's, column by column (an upgraded file may order
-// its columns otherwise than a new one), and returns how many it copied.
+// has one and visFile has not had them yet, into visFile's, column by
+// column (an upgraded file may order its columns otherwise than a new
+// one), and returns how many it copied.
 func copyVisibility(visFile, mainFile string) (int64, error) {
 	db, err := gosql.Open(sqliteDriver, "file:"+visFile)
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = db.Close() }()
-	// ATTACH holds for the connection that runs it: keep to one.
+	// ATTACH and the transaction hold for the connection that runs them:
+	// keep to one.
 	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS " + copiedMarker + " (at TEXT NOT NULL)"); err != nil {
+		return 0, err
+	}
+	var done int
+	if err := db.QueryRow("SELECT COUNT(*) FROM " + copiedMarker).Scan(&done); err != nil || done > 0 {
+		return 0, err
+	}
 	if _, err := db.Exec("ATTACH DATABASE ? AS old", mainFile); err != nil {
 		return 0, err
 	}
@@ -192,7 +208,7 @@ func copyVisibility(visFile, mainFile string) (int64, error) {
 		return names, rows.Err()
 	}
 	oldCols, err := columns("old")
-	if err != nil || len(oldCols) == 0 {
+	if err != nil {
 		return 0, err
 	}
 	newCols, err := columns("main")
@@ -205,12 +221,26 @@ func copyVisibility(visFile, mainFile string) (int64, error) {
 			cols = append(cols, `"`+c+`"`)
 		}
 	}
-	list := strings.Join(cols, ", ")
-	res, err := db.Exec("INSERT INTO main.executions_visibility (" + list + ") SELECT " + list + " FROM old.executions_visibility")
+	tx, err := db.Begin()
 	if err != nil {
 		return 0, err
 	}
-	return res.RowsAffected()
+	defer func() { _ = tx.Rollback() }()
+	var n int64
+	if len(oldCols) > 0 {
+		list := strings.Join(cols, ", ")
+		res, err := tx.Exec("INSERT OR IGNORE INTO main.executions_visibility (" + list + ") SELECT " + list + " FROM old.executions_visibility")
+		if err != nil {
+			return 0, err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.Exec("INSERT INTO "+copiedMarker+" (at) VALUES (?)", time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }
 
 // prepareSchema creates store's schema in a new (or empty) database, and

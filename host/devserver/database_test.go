@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	gosql "database/sql"
 	"path/filepath"
 	"testing"
 
@@ -103,4 +104,44 @@ func TestCompareVersions(t *testing.T) {
 	require.Positive(t, compareVersions("0.11", "0.2"))
 	require.Zero(t, compareVersions("0.1", "0.1.0"))
 	require.Negative(t, compareVersions("0.99", "1.0"))
+}
+
+// The list of runs of an old main file is copied into the visibility
+// file once, even when an earlier start stopped between creating the
+// visibility file and copying into it.
+func TestCopyVisibilityOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mainFile, visFile := filepath.Join(dir, DatabaseFile), filepath.Join(dir, VisibilityFile)
+	main := adminDB(t, mainFile)
+	require.NoError(t, createSchema(main, visibilitySchema), "an old main file lists its runs itself")
+	require.NoError(t, main.Exec(`INSERT INTO executions_visibility
+		(namespace_id, run_id, start_time, execution_time, workflow_id, workflow_type_name, status, encoding)
+		VALUES ('ns', 'r1', '2026-11-27 10:00:00', '2026-11-27 10:00:00', 'w1', 'StateDrivenWorkflow', 2, 'json')`))
+
+	// A start that created the visibility file and stopped there.
+	vis := adminDB(t, visFile)
+	created, err := prepareSchema(vis, visFile, zap.NewNop(), visibilitySchema)
+	require.NoError(t, err)
+	require.True(t, created)
+	count := func() int {
+		db, err := gosql.Open(sqliteDriver, "file:"+visFile)
+		require.NoError(t, err)
+		defer func() { _ = db.Close() }()
+		var n int
+		require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM executions_visibility WHERE workflow_id = 'w1'").Scan(&n))
+		return n
+	}
+	require.Zero(t, count())
+
+	core, logs := observer.New(zap.InfoLevel)
+	require.NoError(t, prepareVisibility(sqliteConfig(visFile, ""), mainFile, zap.New(core)))
+	require.Equal(t, 1, count(), "the next start copies")
+	require.Equal(t, 1, logs.FilterMessage("moved the list of runs into its own file").Len())
+
+	// Later starts copy nothing again, even if the old rows change.
+	require.NoError(t, main.Exec("UPDATE executions_visibility SET run_id = 'r2' WHERE run_id = 'r1'"))
+	require.NoError(t, prepareVisibility(sqliteConfig(visFile, ""), mainFile, zap.New(core)))
+	require.Equal(t, 1, count())
+	require.Equal(t, 1, logs.FilterMessage("moved the list of runs into its own file").Len())
 }
