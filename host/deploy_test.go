@@ -49,7 +49,10 @@ func TestDockerCompose(t *testing.T) {
 	}
 	temporal := c.Services["temporal"]
 	require.Contains(t, temporal.Ports, "7233:7233", "the starter reaches Temporal on localhost:7233")
-	require.Equal(t, temporal.Environment["POSTGRES_SEEDS"], "postgresql")
+	require.Equal(t, "postgresql", temporal.Environment["POSTGRES_SEEDS"])
+	pg := c.Services["postgresql"].Environment
+	require.Equal(t, pg["POSTGRES_USER"], temporal.Environment["POSTGRES_USER"], "Temporal logs in as the database's user")
+	require.Equal(t, pg["POSTGRES_PASSWORD"], temporal.Environment["POSTGRES_PWD"])
 
 	// The dynamic config file the server reads is the one in deploy/.
 	mount := ""

@@ -175,42 +175,51 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		}
 		return time.Since(t0)
 	}
-	latency := func(kind string) (p50, p99 time.Duration) {
-		var ds []time.Duration
-		for range latencyRuns {
-			time.Sleep(latencyGap)
-			run, t0 := start(kind)
-			if err := run.Get(ctx, nil); err != nil {
-				b.Fatal(err)
-			}
-			t1, ok := first.get(run.GetID())
-			if !ok {
-				b.Fatalf("%s: no first step recorded", run.GetID())
-			}
-			ds = append(ds, t1.Sub(t0))
+	// firstStep starts one run of kind, waits for its end, and returns
+	// how long its first step took to start.
+	firstStep := func(kind string) time.Duration {
+		time.Sleep(latencyGap)
+		run, t0 := start(kind)
+		if err := run.Get(ctx, nil); err != nil {
+			b.Fatal(err)
 		}
-		slices.Sort(ds)
-		over := 0
-		for _, d := range ds {
-			if d >= 10*time.Millisecond {
-				over++
-			}
+		t1, ok := first.get(run.GetID())
+		if !ok {
+			b.Fatalf("%s: no first step recorded", run.GetID())
 		}
-		b.Logf("%s: %d of %d runs reached their first step in 10 ms or more", kind, over, len(ds))
-		return ds[len(ds)/2], ds[(len(ds)*99)/100]
+		return t1.Sub(t0)
 	}
 
 	// latencies measures the start-to-first-step latency of both kinds,
-	// one run at a time, and reports it.
+	// one run at a time, taking turns (plain, engine; engine, plain;
+	// ...) so that neither meets a warmer or a busier server, and
+	// reports it.
 	latencies := func() {
 		t0 := time.Now()
-		plainP50, plainP99 := latency("plain")
-		engineP50, engineP99 := latency("engine")
+		ds := map[string][]time.Duration{}
+		for i := range latencyRuns {
+			order := []string{"plain", "engine"}
+			if i%2 == 1 {
+				order = []string{"engine", "plain"}
+			}
+			for _, kind := range order {
+				ds[kind] = append(ds[kind], firstStep(kind))
+			}
+		}
 		b.Logf("latency: %d runs of each kind, one at a time, in %s", latencyRuns, time.Since(t0).Round(time.Millisecond))
-		b.ReportMetric(ms(engineP50), "engine-first-step-p50-ms")
-		b.ReportMetric(ms(engineP99), "engine-first-step-p99-ms")
-		b.ReportMetric(ms(plainP50), "plain-first-step-p50-ms")
-		b.ReportMetric(ms(plainP99), "plain-first-step-p99-ms")
+		for _, kind := range []string{"engine", "plain"} {
+			d := ds[kind]
+			slices.Sort(d)
+			over := 0
+			for _, x := range d {
+				if x >= 10*time.Millisecond {
+					over++
+				}
+			}
+			b.Logf("%s: %d of %d runs reached their first step in 10 ms or more", kind, over, len(d))
+			b.ReportMetric(ms(d[len(d)/2]), kind+"-first-step-p50-ms")
+			b.ReportMetric(ms(d[len(d)*99/100]), kind+"-first-step-p99-ms")
+		}
 	}
 
 	for b.Loop() {

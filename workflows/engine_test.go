@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
@@ -387,7 +388,13 @@ steps:
 	b.waitState(run, statemachine.Paused)
 	once.Do(func() { close(gate) })
 	// The step in flight finishes, but the next one waits for resume.
-	require.Eventually(t, func() bool { return b.progress(run).CompletedSteps == 1 }, time.Minute, 20*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryProgress)
+		var p workflows.Progress
+		if assert.NoError(c, err) && assert.NoError(c, v.Get(&p)) {
+			assert.Equal(c, 1, p.CompletedSteps)
+		}
+	}, time.Minute, 20*time.Millisecond)
 	require.Equal(t, "PAUSED", b.progress(run).Status)
 	require.True(t, b.progress(run).Paused)
 	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", workflows.SignalResume, "back"))
@@ -569,9 +576,10 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 	require.Equal(t, float64(100), sa["WorkflowProgress"])
 
 	query := fmt.Sprintf(`WorkflowId = %q AND WorkflowState = "COMPLETE" AND WorkflowProgress = 100 AND DefinitionName = "review-rollback"`, id)
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		resp, err := b.client.ListWorkflow(b.ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
-		require.NoError(t, err)
-		return len(resp.GetExecutions()) == 1
+		if assert.NoError(c, err) {
+			assert.Len(c, resp.GetExecutions(), 1)
+		}
 	}, time.Minute, 20*time.Millisecond, "the list finds the run by its search attributes")
 }

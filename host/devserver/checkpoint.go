@@ -29,6 +29,10 @@ const CheckpointEvery = 500 * time.Millisecond
 // checkpointer has not.
 const walBackstopPages = 16384 // 64 MiB of 4 KiB pages
 
+// walSizeLimit is the size in bytes a write-ahead log file is cut back
+// to when SQLite restarts it from its beginning.
+const walSizeLimit = 16 << 20
+
 // checkpointer runs a passive checkpoint of each file every
 // CheckpointEvery until stopped. A passive checkpoint takes no lock that
 // a reader or a writer waits on: it copies what it can and leaves the
@@ -64,15 +68,24 @@ func (c *checkpointer) loop(ctx context.Context) {
 	defer close(c.done)
 	tick := time.NewTicker(CheckpointEvery)
 	defer tick.Stop()
+	failing := make([]bool, len(c.dbs))
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 			for i, db := range c.dbs {
-				if err := checkpoint(ctx, db, "PASSIVE"); err != nil && ctx.Err() == nil {
-					c.logger.Warn("checkpoint of the dev database failed; SQLite will do it itself", zap.String("file", c.files[i]), zap.Error(err))
+				err := checkpoint(ctx, db, "PASSIVE")
+				switch {
+				case ctx.Err() != nil:
+					return
+				case err != nil && !failing[i]:
+					// Once per run of failures, not every CheckpointEvery.
+					c.logger.Warn("checkpoints of the dev database fail; SQLite checkpoints in its commits meanwhile", zap.String("file", c.files[i]), zap.Error(err))
+				case err == nil && failing[i]:
+					c.logger.Info("checkpoints of the dev database work again", zap.String("file", c.files[i]))
 				}
+				failing[i] = err != nil
 			}
 		}
 	}
@@ -84,9 +97,8 @@ func checkpoint(ctx context.Context, db *gosql.DB, mode string) error {
 	return db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logPages, &copied)
 }
 
-// stop ends the checkpoints and closes the connections. Call it after
-// the server stopped: the last connection to close checkpoints what is
-// left.
+// stop ends the checkpoints and closes the connections. What is left in
+// a log stays there, safe, until the next start reads it.
 func (c *checkpointer) stop() {
 	c.cancel()
 	<-c.done

@@ -167,6 +167,11 @@ func prepareVisibility(cfg *config.SQL, mainFile string, zl *zap.Logger) error {
 // leaves neither, and the next start copies again.
 const copiedMarker = "statedriven_visibility_copied"
 
+// movedMarker is the table of the main file that says its list of runs
+// has been copied into a visibility file once, and is not to be copied
+// again.
+const movedMarker = "statedriven_visibility_moved"
+
 // copyVisibility copies the rows of mainFile's visibility table, if it
 // has one and visFile has not had them yet, into visFile's, column by
 // column (an upgraded file may order its columns otherwise than a new
@@ -226,8 +231,16 @@ func copyVisibility(visFile, mainFile string) (int64, error) {
 		return 0, err
 	}
 	defer func() { _ = tx.Rollback() }()
+	// The main file remembers that its list moved, so that a
+	// visibility.db removed later is not refilled with that old list
+	// (its runs would show as they were then).
+	var moved int
+	if err := tx.QueryRow("SELECT COUNT(*) FROM old.sqlite_master WHERE name = ?", movedMarker).Scan(&moved); err != nil {
+		return 0, err
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
 	var n int64
-	if len(oldCols) > 0 {
+	if len(oldCols) > 0 && moved == 0 {
 		list := strings.Join(cols, ", ")
 		res, err := tx.Exec("INSERT OR IGNORE INTO main.executions_visibility (" + list + ") SELECT " + list + " FROM old.executions_visibility")
 		if err != nil {
@@ -236,8 +249,14 @@ func copyVisibility(visFile, mainFile string) (int64, error) {
 		if n, err = res.RowsAffected(); err != nil {
 			return 0, err
 		}
+		if _, err := tx.Exec("CREATE TABLE old." + movedMarker + " (at TEXT NOT NULL, file TEXT NOT NULL)"); err != nil {
+			return 0, err
+		}
+		if _, err := tx.Exec("INSERT INTO old."+movedMarker+" (at, file) VALUES (?, ?)", now, visFile); err != nil {
+			return 0, err
+		}
 	}
-	if _, err := tx.Exec("INSERT INTO "+copiedMarker+" (at) VALUES (?)", time.Now().UTC().Format(time.RFC3339)); err != nil {
+	if _, err := tx.Exec("INSERT INTO "+copiedMarker+" (at) VALUES (?)", now); err != nil {
 		return 0, err
 	}
 	return n, tx.Commit()

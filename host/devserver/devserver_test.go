@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -145,14 +146,14 @@ func TestRestartKeepsWorkflows(t *testing.T) {
 func listed(t *testing.T, c client.Client, id string) *workflowpb.WorkflowExecutionInfo {
 	t.Helper()
 	var found *workflowpb.WorkflowExecutionInfo
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c2 *assert.CollectT) {
 		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = %q", id)})
-		require.NoError(t, err)
-		if len(resp.GetExecutions()) != 1 || resp.GetExecutions()[0].GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-			return false
+		if !assert.NoError(c2, err) || !assert.Len(c2, resp.GetExecutions(), 1) {
+			return
 		}
-		found = resp.GetExecutions()[0]
-		return true
+		if assert.Equal(c2, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, resp.GetExecutions()[0].GetStatus()) {
+			found = resp.GetExecutions()[0]
+		}
 	}, time.Minute, 20*time.Millisecond, "the list of runs shows %s", id)
 	return found
 }

@@ -153,6 +153,8 @@ func sqliteConfig(file string, memoryName string) *config.SQL {
 	// The checkpointer copies the log into the file in the background
 	// (see CheckpointEvery); the commits checkpoint only as a backstop.
 	cfg.ConnectAttributes["wal_autocheckpoint"] = strconv.Itoa(walBackstopPages)
+	// A log that grew in a burst is cut back to this when it restarts.
+	cfg.ConnectAttributes["journal_size_limit"] = strconv.Itoa(walSizeLimit)
 	cfg.DatabaseName = file
 	return cfg
 }
