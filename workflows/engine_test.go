@@ -548,20 +548,25 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 		workflows.Input{Plan: *plan, Data: map[string]any{"amount": 5.0, "account": "acc"}})
 	require.NoError(t, err)
 
-	attributes := func() map[string]any {
+	attributes := func(c assert.TestingT) map[string]any {
 		desc, err := b.client.DescribeWorkflowExecution(b.ctx, id, "")
-		require.NoError(t, err)
+		assert.NoError(c, err)
 		out := map[string]any{}
 		for k, p := range desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields() {
 			var v any
-			require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &v))
+			assert.NoError(c, converter.GetDefaultDataConverter().FromPayload(p, &v))
 			out[k] = v
 		}
 		return out
 	}
+	// The state query answers from the worker's memory at once; the
+	// attributes change when the server has the workflow task's upsert.
 	b.waitState(run, statemachine.Review)
-	sa := attributes()
-	require.Equal(t, "REVIEW", sa["WorkflowState"])
+	var sa map[string]any
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		sa = attributes(c)
+		assert.Equal(c, "REVIEW", sa["WorkflowState"])
+	}, time.Minute, 10*time.Millisecond)
 	require.Equal(t, "review-rollback", sa["DefinitionName"])
 	// Progress alone is upserted at most every ProgressEvery, but a change
 	// of state carries the progress of its moment: one of three steps.
@@ -571,7 +576,7 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 	require.NoError(t, b.decide(run, workflows.UpdateApprove, "ok"))
 	_, _, err = b.finish(run)
 	require.NoError(t, err)
-	sa = attributes()
+	sa = attributes(t)
 	require.Equal(t, "COMPLETE", sa["WorkflowState"])
 	require.Equal(t, float64(100), sa["WorkflowProgress"])
 
