@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/statedriven/statedriven/workflows"
@@ -44,8 +45,16 @@ func (o Outcome) Complete() bool { return o.State == EndComplete }
 // and returns how it ended. runID "" means the latest run. An error means
 // the outcome could not be learned, not that the run failed.
 func (c *Client) Wait(ctx context.Context, workflowID, runID string) (Outcome, error) {
-	var res workflows.Result
-	err := c.sdk.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res)
+	get := func(ctx context.Context) (workflows.Result, error) {
+		var res workflows.Result
+		err := c.sdk.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res)
+		return res, err
+	}
+	ended := func(ctx context.Context) bool {
+		d, err := c.sdk.DescribeWorkflow(ctx, workflowID, "")
+		return err == nil && d.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	}
+	res, err := awaitResult(ctx, get, ended, endedCheckEvery)
 	o, err := OutcomeOf(res, err)
 	if err != nil {
 		return Outcome{}, c.explain(err, workflowID)
@@ -59,6 +68,54 @@ func (c *Client) Wait(ctx context.Context, workflowID, runID string) (Outcome, e
 		o.RunID = runID
 	}
 	return o, nil
+}
+
+// endedCheckEvery is how often Wait asks whether the run has ended while
+// it waits for the result.
+const endedCheckEvery = time.Second
+
+// awaitResult returns what get returns. get is the SDK's wait for a run's
+// result, a long poll for its close event that the server now and then
+// answers only when the poll expires, 20 s after the run ended (seen
+// about once in 20–40 quick runs on the dev server; BENCHMARKS.md). So
+// while get waits, ended is asked every period; once it says the run has
+// ended, get is asked again, and answers at once.
+func awaitResult(ctx context.Context, get func(context.Context) (workflows.Result, error), ended func(context.Context) bool, every time.Duration) (workflows.Result, error) {
+	type got struct {
+		res workflows.Result
+		err error
+	}
+	for {
+		pctx, cancel := context.WithCancel(ctx)
+		ch := make(chan got, 1)
+		go func() {
+			res, err := get(pctx)
+			ch <- got{res, err}
+		}()
+		tick := time.NewTicker(every)
+		retry := false
+		for !retry {
+			select {
+			case g := <-ch:
+				tick.Stop()
+				cancel()
+				return g.res, g.err
+			case <-tick.C:
+				if ended(ctx) {
+					retry = true
+				}
+			}
+		}
+		tick.Stop()
+		cancel()
+		g := <-ch // the poll ends on its cancelled context
+		if ctx.Err() != nil {
+			return g.res, ctx.Err()
+		}
+		if g.err == nil {
+			return g.res, nil
+		}
+	}
 }
 
 // OutcomeOf reads how a run ended from what GetWorkflow(…).Get returned:
