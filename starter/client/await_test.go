@@ -63,7 +63,10 @@ func TestAwaitResultFailureAndCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = awaitResult(ctx,
-		func(ctx context.Context) (workflows.Result, error) { <-ctx.Done(); return workflows.Result{}, ctx.Err() },
+		func(ctx context.Context) (workflows.Result, error) {
+			<-ctx.Done()
+			return workflows.Result{}, ctx.Err()
+		},
 		func(context.Context) bool { return false }, time.Millisecond)
 	require.ErrorIs(t, err, context.Canceled)
 }
