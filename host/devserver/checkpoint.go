@@ -75,7 +75,7 @@ func (c *checkpointer) loop(ctx context.Context) {
 			return
 		case <-tick.C:
 			for i, db := range c.dbs {
-				err := checkpoint(ctx, db, "PASSIVE")
+				err := checkpoint(ctx, db)
 				switch {
 				case ctx.Err() != nil:
 					return
@@ -91,10 +91,10 @@ func (c *checkpointer) loop(ctx context.Context) {
 	}
 }
 
-// checkpoint runs PRAGMA wal_checkpoint(mode) on db.
-func checkpoint(ctx context.Context, db *gosql.DB, mode string) error {
+// checkpoint runs a passive checkpoint on db.
+func checkpoint(ctx context.Context, db *gosql.DB) error {
 	var busy, logPages, copied int
-	return db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logPages, &copied)
+	return db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &copied)
 }
 
 // stop ends the checkpoints and closes the connections. What is left in

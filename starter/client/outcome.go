@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/statedriven/statedriven/workflows"
@@ -51,8 +50,8 @@ func (c *Client) Wait(ctx context.Context, workflowID, runID string) (Outcome, e
 		return res, err
 	}
 	ended := func(ctx context.Context) bool {
-		d, err := c.sdk.DescribeWorkflow(ctx, workflowID, "")
-		return err == nil && d.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		d, err := c.Describe(ctx, workflowID)
+		return err == nil && !d.Running
 	}
 	res, err := awaitResult(ctx, get, ended, endedCheckEvery)
 	o, err := OutcomeOf(res, err)
@@ -77,43 +76,50 @@ const endedCheckEvery = time.Second
 // awaitResult returns what get returns. get is the SDK's wait for a run's
 // result, a long poll for its close event that the server now and then
 // answers only when the poll expires, 20 s after the run ended (seen
-// about once in 20–40 quick runs on the dev server; BENCHMARKS.md). So
-// while get waits, ended is asked every period; once it says the run has
+// about once in 20–40 quick runs in the in-process benchmark). So while
+// get waits, ended is asked every period; once it says the run has
 // ended, get is asked again, and answers at once.
 func awaitResult(ctx context.Context, get func(context.Context) (workflows.Result, error), ended func(context.Context) bool, every time.Duration) (workflows.Result, error) {
+	for {
+		res, missed, err := pollResult(ctx, get, ended, every)
+		switch {
+		case !missed:
+			return res, err
+		case ctx.Err() != nil:
+			return res, ctx.Err()
+		case err == nil:
+			return res, nil
+		}
+	}
+}
+
+// pollResult runs get until it answers, or until ended says the run has
+// ended: then it cancels get, waits for it to return, and reports the
+// end as missed.
+func pollResult(ctx context.Context, get func(context.Context) (workflows.Result, error), ended func(context.Context) bool, every time.Duration) (res workflows.Result, missed bool, err error) {
 	type got struct {
 		res workflows.Result
 		err error
 	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan got, 1)
+	go func() {
+		res, err := get(pctx)
+		ch <- got{res, err}
+	}()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
 	for {
-		pctx, cancel := context.WithCancel(ctx)
-		ch := make(chan got, 1)
-		go func() {
-			res, err := get(pctx)
-			ch <- got{res, err}
-		}()
-		tick := time.NewTicker(every)
-		retry := false
-		for !retry {
-			select {
-			case g := <-ch:
-				tick.Stop()
+		select {
+		case g := <-ch:
+			return g.res, false, g.err
+		case <-tick.C:
+			if ended(ctx) {
 				cancel()
-				return g.res, g.err
-			case <-tick.C:
-				if ended(ctx) {
-					retry = true
-				}
+				g := <-ch // the poll ends on its cancelled context
+				return g.res, true, g.err
 			}
-		}
-		tick.Stop()
-		cancel()
-		g := <-ch // the poll ends on its cancelled context
-		if ctx.Err() != nil {
-			return g.res, ctx.Err()
-		}
-		if g.err == nil {
-			return g.res, nil
 		}
 	}
 }
