@@ -44,7 +44,7 @@ workflowcheck:
 
 ## bench: the micro-benchmarks, then the engine against a hand-written
 ## workflow on an in-process server (BENCH_RUNS, BENCH_ROUNDS, BENCH_LATENCY_RUNS,
-## BENCH_LATENCY_ONLY, BENCH_LATENCY_GAP_MS, BENCH_NO_EAGER: see BENCHMARKS.md)
+## BENCH_LATENCY_ONLY, BENCH_LATENCY_GAP_MS, BENCH_NO_EAGER, BENCH_TRACE: see BENCHMARKS.md)
 bench: bench-micro bench-engine
 
 bench-micro:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
 
 	"github.com/statedriven/statedriven/activities"
 	starter "github.com/statedriven/statedriven/starter/client"
@@ -68,6 +70,7 @@ func (f *firstSteps) mark(in activities.StepInput) {
 	defer f.mu.Unlock()
 	if _, ok := f.at[in.WorkflowID]; !ok {
 		f.at[in.WorkflowID] = time.Now()
+		rpcs.note("activity s1 runs")
 	}
 }
 
@@ -148,6 +151,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 			opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue, EnableEagerStart: eager}
 			run, err = c.ExecuteWorkflow(ctx, opts, "PlainWorkflow")
 		}
+		rpcs.note("ExecuteWorkflow returned")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -179,6 +183,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 	// how long its first step took to start.
 	firstStep := func(kind string) time.Duration {
 		time.Sleep(latencyGap)
+		rpcs.reset()
 		run, t0 := start(kind)
 		if err := run.Get(ctx, nil); err != nil {
 			b.Fatal(err)
@@ -186,6 +191,11 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		t1, ok := first.get(run.GetID())
 		if !ok {
 			b.Fatalf("%s: no first step recorded", run.GetID())
+		}
+		if d := t1.Sub(t0); d >= 10*time.Millisecond && rpcs.file != "" {
+			if err := rpcs.write(kind, d, t0); err != nil {
+				b.Fatal(err)
+			}
 		}
 		return t1.Sub(t0)
 	}
@@ -273,12 +283,76 @@ func benchClient(b *testing.B) client.Client {
 	if addr == "" {
 		return sharedServer(b).GetDefaultClient()
 	}
-	c, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger{}})
+	c, err := client.Dial(client.Options{
+		HostPort: addr,
+		Logger:   quietLogger{},
+		ConnectionOptions: client.ConnectionOptions{
+			DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(rpcs.intercept)},
+		},
+	})
 	if err != nil {
 		b.Fatalf("BENCH_ADDRESS %s: %v (start a dev server with make run)", addr, err)
 	}
 	b.Cleanup(c.Close)
 	return c
+}
+
+// rpcLog takes slow runs apart when BENCH_TRACE names a file: for each
+// run of the latency measurement that reaches its first step in 10 ms or
+// more, it appends to the file the client's calls (start, milliseconds
+// after the run's start, and duration) and when the first step ran. The
+// calls are seen only against BENCH_ADDRESS, whose client it intercepts.
+type rpcLog struct {
+	file   string
+	mu     sync.Mutex
+	events []string
+	since  time.Time
+}
+
+var rpcs = rpcLog{file: os.Getenv("BENCH_TRACE")}
+
+func (l *rpcLog) reset() {
+	if l.file == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = l.events[:0]
+	l.since = time.Now()
+}
+
+func (l *rpcLog) note(format string, args ...any) {
+	if l.file == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, fmt.Sprintf("%6.2f ", ms(time.Since(l.since)))+fmt.Sprintf(format, args...))
+}
+
+// write appends the calls of a slow run to the file.
+func (l *rpcLog) write(kind string, d time.Duration, t0 time.Time) error {
+	l.note("first step after %.2f ms", ms(d))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, err := os.OpenFile(l.file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f, "%s run started at %s, first step after %s:\n%s\n\n", kind, t0.Format("15:04:05.000000"), d, strings.Join(l.events, "\n"))
+	return f.Close()
+}
+
+func (l *rpcLog) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if l.file == "" || strings.Contains(method, "Poll") {
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	t := time.Now()
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	l.mu.Lock()
+	l.events = append(l.events, fmt.Sprintf("%6.2f %6.2f %s", ms(t.Sub(l.since)), ms(time.Since(t)), method[strings.LastIndex(method, "/")+1:]))
+	l.mu.Unlock()
+	return err
 }
 
 // quietLogger keeps the SDK's per-run logs out of the benchmark's output.

@@ -12,26 +12,33 @@ import (
 // CheckpointEvery is how often the dev server moves what its SQLite
 // files' write-ahead logs hold into the files themselves.
 //
-// SQLite does this itself in the commit that makes a log pass 1000 pages
-// (4 MiB), and that commit waits for it: it copies the pages and syncs
-// both files to disk. In dev mode that was about one commit in forty,
-// and a run whose start or first workflow task fell on it reached its
-// first step 5–10 ms late (BENCHMARKS.md). The checkpointer does the
-// copying and syncing on a connection of its own, beside the server's,
-// so commits never wait for it; SQLite's own checkpoint stays as a
-// backstop, at walBackstopPages, for when writes outrun it.
-const CheckpointEvery = 500 * time.Millisecond
+// SQLite does this itself in the commit that makes a log pass
+// wal_autocheckpoint pages, and that commit waits for it: it copies the
+// pages and syncs both files to disk. The checkpointer does the copying
+// and syncing on a connection of its own, beside the server's, so
+// commits do not wait for it.
+//
+// A log only starts again from its beginning when a write begins while
+// all of it is copied. Every 500 ms, under a steady stream of runs, some
+// commit always landed while the checkpointer copied, so the server's
+// log never restarted: it grew until SQLite's own checkpoint fired in a
+// commit every 3–4 s (about 5,000 pages a second), which held the server
+// up 25–30 ms. Every 100 ms there is less to copy each time, and the log
+// restarts every second or so under the same load (BENCHMARKS.md).
+const CheckpointEvery = 100 * time.Millisecond
 
 // walBackstopPages is where SQLite checkpoints in the commit itself: far
 // above what the checkpointer lets a log grow to, unless a long burst of
-// writes keeps it from ever catching up (a log can only restart from
-// its beginning once it is wholly copied). It copies then only what the
+// writes keeps it from ever catching up. It copies then only what the
 // checkpointer has not.
-const walBackstopPages = 16384 // 64 MiB of 4 KiB pages
+const walBackstopPages = 8192 // 32 MiB of 4 KiB pages
 
 // walSizeLimit is the size in bytes a write-ahead log file is cut back
-// to when SQLite restarts it from its beginning.
-const walSizeLimit = 16 << 20
+// to when SQLite restarts it from its beginning. It is the backstop's
+// size: cutting a log file back takes the commit that restarts it up to
+// 16 ms (a 64 MiB log cut to 16 MiB), and a log that stays within the
+// backstop is never cut.
+const walSizeLimit = walBackstopPages * 4096
 
 // checkpointer runs a passive checkpoint of each file every
 // CheckpointEvery until stopped. A passive checkpoint takes no lock that

@@ -105,6 +105,15 @@ func prepareDatabases(dataDir, namespace string, zl *zap.Logger) (databases, err
 	if err := sqliteschema.CreateNamespaces(dbs.main, ns); err != nil {
 		return dbs, fmt.Errorf("create namespace %q: %w", namespace, err)
 	}
+	if dataDir != "" {
+		dropped, created, err := tuneVisibilityIndexes(dbs.visibility.DatabaseName, dbs.main.DatabaseName)
+		if err != nil {
+			return dbs, fmt.Errorf("indexes of %s: %w", dbs.visibility.DatabaseName, err)
+		}
+		if dropped+created > 0 {
+			zl.Debug("indexes of the list of runs tuned", zap.Int("dropped", dropped), zap.Int("created", created))
+		}
+	}
 	return dbs, nil
 }
 

@@ -229,6 +229,7 @@ func (s *Server) Stop() error {
 // ForHost is the host.DevServerFunc that runs this server: hand it to
 // host.Main (or set host.Config.DevServer) to give a worker --dev.
 func ForHost(ctx context.Context, o host.DevServerOptions) (host.DevServer, error) {
+	tuneGC(o.Logger)
 	opts := DefaultOptions()
 	opts.DataDir = o.DataDir
 	opts.Port = o.Port
