@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 	"testing"
@@ -9,20 +10,29 @@ import (
 	"go.uber.org/zap"
 )
 
-// Dev mode collects garbage less often than Go's default, unless the
-// GOGC variable says how often. Not parallel: the setting is the process's.
+// Dev mode collects garbage less often than Go's default, within a soft
+// memory limit, unless GOGC and GOMEMLIMIT say otherwise. Not parallel:
+// the settings are the process's.
 func TestDevModeTunesTheGarbageCollector(t *testing.T) {
-	before := debug.SetGCPercent(100)
-	t.Cleanup(func() { debug.SetGCPercent(before) })
+	gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() {
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
+	})
 
-	t.Setenv("GOGC", "")
-	require.NoError(t, os.Unsetenv("GOGC"))
+	for _, v := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Setenv(v, "")
+		require.NoError(t, os.Unsetenv(v))
+	}
 	tuneGC(zap.NewNop())
 	require.Equal(t, DevGCPercent, debug.SetGCPercent(100))
+	require.EqualValues(t, DevMemoryLimit, debug.SetMemoryLimit(math.MaxInt64))
 
 	t.Setenv("GOGC", "100")
+	t.Setenv("GOMEMLIMIT", "off")
 	tuneGC(zap.NewNop())
 	require.Equal(t, 100, debug.SetGCPercent(100), "GOGC from the environment wins")
+	require.EqualValues(t, int64(math.MaxInt64), debug.SetMemoryLimit(math.MaxInt64), "GOMEMLIMIT from the environment wins")
 }
 
 // A log that stays within the backstop is never cut back when it
