@@ -106,11 +106,12 @@ func prepareDatabases(dataDir, namespace string, zl *zap.Logger) (databases, err
 		return dbs, fmt.Errorf("create namespace %q: %w", namespace, err)
 	}
 	if dataDir != "" {
+		// Only speed depends on it: the server runs with the indexes it has.
 		dropped, created, err := tuneVisibilityIndexes(dbs.visibility.DatabaseName, dbs.main.DatabaseName)
-		if err != nil {
-			return dbs, fmt.Errorf("indexes of %s: %w", dbs.visibility.DatabaseName, err)
-		}
-		if dropped+created > 0 {
+		switch {
+		case err != nil:
+			zl.Warn("cannot tune the indexes of the list of runs; it keeps those it has", zap.String("file", dbs.visibility.DatabaseName), zap.Error(err))
+		case dropped+created > 0:
 			zl.Debug("indexes of the list of runs tuned", zap.Int("dropped", dropped), zap.Int("created", created))
 		}
 	}
