@@ -79,6 +79,8 @@ type databases struct {
 //
 // A data dir made before visibility.db existed keeps its list of runs in
 // temporal.db: the first start copies them into the new visibility.db.
+// Every start then keeps only the list's indexes that the dev server is
+// searched by (tuneVisibilityIndexes).
 func prepareDatabases(dataDir, namespace string, zl *zap.Logger) (databases, error) {
 	var dbs databases
 	if dataDir == "" {
