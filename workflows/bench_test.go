@@ -181,9 +181,10 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 	}
 	// firstStep starts one run of kind, waits for its end, and returns
 	// how long its first step took to start.
-	firstStep := func(kind string) time.Duration {
+	firstStep := func(kind string, counted bool) time.Duration {
 		time.Sleep(latencyGap)
-		rpcs.reset()
+		rpcs.start()
+		defer rpcs.stop()
 		run, t0 := start(kind)
 		if err := run.Get(ctx, nil); err != nil {
 			b.Fatal(err)
@@ -192,7 +193,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		if !ok {
 			b.Fatalf("%s: no first step recorded", run.GetID())
 		}
-		if d := t1.Sub(t0); d >= 10*time.Millisecond && rpcs.file != "" {
+		if d := t1.Sub(t0); counted && d >= 10*time.Millisecond && rpcs.file != "" {
 			if err := rpcs.write(kind, d, t0); err != nil {
 				b.Fatal(err)
 			}
@@ -207,8 +208,8 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 	latencies := func() {
 		// One run of each first, not counted: the first run on the
 		// benchmark's new task queue waits for the server to load it.
-		firstStep("plain")
-		firstStep("engine")
+		firstStep("plain", false)
+		firstStep("engine", false)
 		t0 := time.Now()
 		ds := map[string][]time.Duration{}
 		for i := range latencyRuns {
@@ -217,7 +218,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 				order = []string{"engine", "plain"}
 			}
 			for _, kind := range order {
-				ds[kind] = append(ds[kind], firstStep(kind))
+				ds[kind] = append(ds[kind], firstStep(kind, true))
 			}
 		}
 		b.Logf("latency: %d runs of each kind, one at a time, in %s", latencyRuns, time.Since(t0).Round(time.Millisecond))
@@ -306,20 +307,24 @@ func benchClient(b *testing.B) client.Client {
 }
 
 // rpcLog takes slow runs apart when BENCH_TRACE names a file: for each
-// run of the latency measurement that reaches its first step in 10 ms or
-// more, it appends to the file the client's calls (start, milliseconds
-// after the run's start, and duration) and when the first step ran. The
-// calls are seen only against BENCH_ADDRESS, whose client it intercepts.
+// counted run of the latency measurement that reaches its first step in
+// 10 ms or more, it appends to the file the client's calls (start,
+// milliseconds after the run's start, and duration) and when the first
+// step ran. The calls are seen only against BENCH_ADDRESS, whose client
+// it intercepts, and recorded only while a run of the latency
+// measurement is under way.
 type rpcLog struct {
-	file   string
-	mu     sync.Mutex
-	events []string
-	since  time.Time
+	file      string
+	mu        sync.Mutex
+	recording bool
+	events    []string
+	since     time.Time
 }
 
 var rpcs = rpcLog{file: os.Getenv("BENCH_TRACE")}
 
-func (l *rpcLog) reset() {
+// start begins the record of one run.
+func (l *rpcLog) start() {
 	if l.file == "" {
 		return
 	}
@@ -327,18 +332,29 @@ func (l *rpcLog) reset() {
 	defer l.mu.Unlock()
 	l.events = l.events[:0]
 	l.since = time.Now()
+	l.recording = true
 }
 
+// stop ends the record of the run.
+func (l *rpcLog) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recording = false
+}
+
+// note records an event of the run.
 func (l *rpcLog) note(format string, args ...any) {
 	if l.file == "" {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.events = append(l.events, fmt.Sprintf("%6.2f ", ms(time.Since(l.since)))+fmt.Sprintf(format, args...))
+	if l.recording {
+		l.events = append(l.events, fmt.Sprintf("%6.2f ", ms(time.Since(l.since)))+fmt.Sprintf(format, args...))
+	}
 }
 
-// write appends the calls of a slow run to the file.
+// write appends the record of a slow run to the file.
 func (l *rpcLog) write(kind string, d time.Duration, t0 time.Time) error {
 	l.note("first step after %.2f ms", ms(d))
 	l.mu.Lock()
@@ -347,10 +363,15 @@ func (l *rpcLog) write(kind string, d time.Duration, t0 time.Time) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f, "%s run started at %s, first step after %s:\n%s\n\n", kind, t0.Format("15:04:05.000000"), d, strings.Join(l.events, "\n"))
-	return f.Close()
+	_, err = fmt.Fprintf(f, "%s run started at %s, first step after %s:\n%s\n\n", kind, t0.Format("15:04:05.000000"), d, strings.Join(l.events, "\n"))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
+// intercept records each call the client makes while a run is recorded,
+// but the workers' long polls.
 func (l *rpcLog) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if l.file == "" || strings.Contains(method, "Poll") {
 		return invoker(ctx, method, req, reply, cc, opts...)
@@ -358,7 +379,9 @@ func (l *rpcLog) intercept(ctx context.Context, method string, req, reply any, c
 	t := time.Now()
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	l.mu.Lock()
-	l.events = append(l.events, fmt.Sprintf("%6.2f %6.2f %s", ms(t.Sub(l.since)), ms(time.Since(t)), method[strings.LastIndex(method, "/")+1:]))
+	if l.recording && !t.Before(l.since) {
+		l.events = append(l.events, fmt.Sprintf("%6.2f %6.2f %s", ms(t.Sub(l.since)), ms(time.Since(t)), method[strings.LastIndex(method, "/")+1:]))
+	}
 	l.mu.Unlock()
 	return err
 }

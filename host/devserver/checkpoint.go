@@ -35,11 +35,12 @@ const CheckpointEvery = 100 * time.Millisecond
 const walBackstopPages = 8192 // 32 MiB of 4 KiB pages
 
 // walSizeLimit is the size in bytes a write-ahead log file is cut back
-// to when SQLite restarts it from its beginning. It is the backstop's
-// size: cutting a log file back takes the commit that restarts it up to
-// 16 ms (a 64 MiB log cut to 16 MiB), and a log that stays within the
+// to when SQLite restarts it from its beginning. It is the size of a log
+// at the backstop (a 32-byte header, then each page with a 24-byte frame
+// header): cutting a log file back takes the commit that restarts it up
+// to 16 ms (a 64 MiB log cut to 16 MiB), and a log that stays within the
 // backstop is never cut.
-const walSizeLimit = walBackstopPages * 4096
+const walSizeLimit = 32 + walBackstopPages*(24+4096)
 
 // checkpointer runs a passive checkpoint of each file every
 // CheckpointEvery until stopped. A passive checkpoint takes no lock that

@@ -228,6 +228,10 @@ func (s *Server) Stop() error {
 
 // ForHost is the host.DevServerFunc that runs this server: hand it to
 // host.Main (or set host.Config.DevServer) to give a worker --dev.
+//
+// It also tunes the garbage collector of the whole process, the worker's
+// activities included: DevGCPercent and DevMemoryLimit, unless GOGC or
+// GOMEMLIMIT is set in the environment (GOMEMLIMIT=off for no limit).
 func ForHost(ctx context.Context, o host.DevServerOptions) (host.DevServer, error) {
 	tuneGC(o.Logger)
 	opts := DefaultOptions()

@@ -30,6 +30,9 @@ const DevMemoryLimit = 512 << 20
 // tuneGC sets DevGCPercent and DevMemoryLimit for the process, each
 // unless its variable is set.
 func tuneGC(logger *zap.Logger) {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
 	if v, ok := os.LookupEnv("GOGC"); ok {
 		logger.Debug("the garbage collector keeps GOGC from the environment", zap.String("GOGC", v))
 	} else {

@@ -34,9 +34,3 @@ func TestDevModeTunesTheGarbageCollector(t *testing.T) {
 	require.Equal(t, 100, debug.SetGCPercent(100), "GOGC from the environment wins")
 	require.EqualValues(t, int64(math.MaxInt64), debug.SetMemoryLimit(math.MaxInt64), "GOMEMLIMIT from the environment wins")
 }
-
-// A log that stays within the backstop is never cut back when it
-// restarts: cutting a large one back held a commit up 16 ms.
-func TestTheLogIsNotCutBelowTheBackstop(t *testing.T) {
-	require.GreaterOrEqual(t, walSizeLimit, walBackstopPages*4096)
-}
