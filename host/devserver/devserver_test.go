@@ -103,25 +103,36 @@ func startToStop(t *testing.T, dir string) *devserver.Server {
 	return s
 }
 
+// greetOnce starts a server without UI on dir, runs Greet with opts and
+// arg to its end, waits until the list of runs shows it, and stops the
+// worker, the client and the server.
+func greetOnce(t *testing.T, dir string, opts client.StartWorkflowOptions, arg string) (*devserver.Server, client.WorkflowRun) {
+	t.Helper()
+	ctx := context.Background()
+	s := startToStop(t, dir)
+	c := newClient(t, s, client.Options{})
+	w := newWorker(t, c, opts.TaskQueue)
+	run, err := c.ExecuteWorkflow(ctx, opts, "Greet", arg)
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
+	listed(t, c, opts.ID)
+	w.Stop()
+	c.Close()
+	require.NoError(t, s.Stop())
+	return s, run
+}
+
 func TestRestartKeepsWorkflows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 
-	first := startToStop(t, dir)
+	first, run := greetOnce(t, dir, client.StartWorkflowOptions{ID: "before-restart", TaskQueue: "restart"}, "again")
 	require.Empty(t, first.UIAddress())
-	c := newClient(t, first, client.Options{})
-	w := newWorker(t, c, "restart")
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "before-restart", TaskQueue: "restart"}, "Greet", "again")
-	require.NoError(t, err)
-	require.NoError(t, run.Get(ctx, nil))
-	w.Stop()
-	c.Close()
-	require.NoError(t, first.Stop())
 	require.NoError(t, first.Stop(), "Stop is idempotent")
 
 	second := startServer(t, dir)
-	c = dial(t, second, client.Options{})
+	c := dial(t, second, client.Options{})
 	desc, err := c.DescribeWorkflowExecution(ctx, "before-restart", "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
@@ -164,19 +175,10 @@ func TestOldDataDirKeepsItsListOfRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	first := startToStop(t, dir)
-	c := newClient(t, first, client.Options{})
-	w := newWorker(t, c, "split")
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	_, run := greetOnce(t, dir, client.StartWorkflowOptions{
 		ID: "before-split", TaskQueue: "split",
 		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword("WorkflowState").ValueSet("COMPLETE")),
-	}, "Greet", "old")
-	require.NoError(t, err)
-	require.NoError(t, run.Get(ctx, nil))
-	listed(t, c, "before-split")
-	w.Stop()
-	c.Close()
-	require.NoError(t, first.Stop())
+	}, "old")
 
 	// Make the old layout: the visibility schema and its rows in
 	// temporal.db, and no visibility.db.
@@ -216,7 +218,7 @@ func TestOldDataDirKeepsItsListOfRuns(t *testing.T) {
 	require.NoError(t, db.Close())
 
 	second := startServer(t, old)
-	c = dial(t, second, client.Options{})
+	c := dial(t, second, client.Options{})
 	require.Equal(t, run.GetRunID(), listed(t, c, "before-split").GetExecution().GetRunId())
 	require.Equal(t, "r-only-listed", listed(t, c, "only-listed").GetExecution().GetRunId())
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: `WorkflowState = "COMPLETE"`})

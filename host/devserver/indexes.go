@@ -121,7 +121,6 @@ func tuneVisibilityIndexes(visFile, mainFile string) (dropped, created int, err 
 	db.SetMaxOpenConns(1)
 	// Generated columns are the hidden ones (2 virtual, 3 stored).
 	generated := map[string]bool{}
-	present := map[string]bool{}
 	if err := eachRow(db, "SELECT name, hidden FROM pragma_table_xinfo('executions_visibility')", func(s scanner) error {
 		var name string
 		var hidden int
@@ -133,14 +132,8 @@ func tuneVisibilityIndexes(visFile, mainFile string) (dropped, created int, err 
 	}); err != nil {
 		return 0, 0, err
 	}
-	if err := eachRow(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility'", func(s scanner) error {
-		var name string
-		if err := s.Scan(&name); err != nil {
-			return err
-		}
-		present[name] = true
-		return nil
-	}); err != nil {
+	present, err := visibilityIndexNames(db)
+	if err != nil {
 		return 0, 0, err
 	}
 	tx, err := db.Begin()
@@ -165,6 +158,21 @@ func tuneVisibilityIndexes(visFile, mainFile string) (dropped, created int, err 
 		}
 	}
 	return dropped, created, tx.Commit()
+}
+
+// visibilityIndexNames lists the indexes of db's list of runs that a
+// statement created (not SQLite's own, for primary keys).
+func visibilityIndexNames(db *gosql.DB) (map[string]bool, error) {
+	names := map[string]bool{}
+	err := eachRow(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL", func(s scanner) error {
+		var n string
+		if err := s.Scan(&n); err != nil {
+			return err
+		}
+		names[n] = true
+		return nil
+	})
+	return names, err
 }
 
 // scanner is a row that eachRow hands to its callback.

@@ -12,21 +12,14 @@ import (
 	"go.uber.org/zap"
 )
 
-// visibilityIndexNames lists the indexes of visFile's list of runs.
-func visibilityIndexNames(t *testing.T, visFile string) map[string]bool {
+// indexNames lists the indexes of visFile's list of runs.
+func indexNames(t *testing.T, visFile string) map[string]bool {
 	t.Helper()
 	db, err := gosql.Open(sqliteDriver, "file:"+visFile)
 	require.NoError(t, err)
 	defer func() { _ = db.Close() }()
-	names := map[string]bool{}
-	require.NoError(t, eachRow(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL", func(s scanner) error {
-		var n string
-		if err := s.Scan(&n); err != nil {
-			return err
-		}
-		names[n] = true
-		return nil
-	}))
+	names, err := visibilityIndexNames(db)
+	require.NoError(t, err)
 	return names
 }
 
@@ -48,7 +41,7 @@ func TestDataDirKeepsTheIndexesItIsSearchedBy(t *testing.T) {
 	all, err := schemaIndexes()
 	require.NoError(t, err)
 	require.Len(t, all, 58, "the server's schema changed: look again at what to keep")
-	names := visibilityIndexNames(t, visFile)
+	names := indexNames(t, visFile)
 	for _, ix := range all {
 		slot := ix.column
 		switch {
@@ -76,13 +69,13 @@ func TestDataDirKeepsTheIndexesItIsSearchedBy(t *testing.T) {
 	_, err = db.Exec("DROP INDEX " + idx)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
-	require.False(t, visibilityIndexNames(t, visFile)[idx])
+	require.False(t, indexNames(t, visFile)[idx])
 
 	dropped, created, err := tuneVisibilityIndexes(dbs.visibility.DatabaseName, dbs.main.DatabaseName)
 	require.NoError(t, err)
 	require.Equal(t, 0, dropped)
 	require.Equal(t, 1, created)
-	require.True(t, visibilityIndexNames(t, visFile)[idx])
+	require.True(t, indexNames(t, visFile)[idx])
 }
 
 // isCustomSlot says whether column is one of the slots that namespaces
