@@ -588,3 +588,37 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 		}
 	}, time.Minute, 20*time.Millisecond, "the list finds the run by its search attributes")
 }
+
+// A change of progress alone reaches WorkflowProgress only when the last
+// upsert is old enough. Here the first step takes longer than that
+// interval, so its completion is written on its own.
+func TestProgressAloneWaitsForTheInterval(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.reg.MustRegister("slow", func(ctx context.Context, in activities.StepInput) (any, error) {
+		select {
+		case <-time.After(2200 * time.Millisecond):
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
+	b.reg.MustRegister("quick", func(ctx context.Context, in activities.StepInput) (any, error) { return nil, nil })
+	b.startWorker()
+	plan := b.plan(`
+workflow_id: slow-then-quick
+initial_step: slow
+steps:
+  - {name: slow, action: slow, next: quick}
+  - {name: quick, action: quick}
+`)
+	run := b.start(plan, nil)
+	_, _, err := b.finish(run)
+	require.NoError(t, err)
+	require.Equal(t, [][]string{
+		{"DefinitionName", "WorkflowProgress", "WorkflowState"}, // PROCESSING, 0
+		{"WorkflowProgress"},                  // 50, 2.2 s later
+		{"WorkflowProgress", "WorkflowState"}, // COMPLETE, 100
+	}, b.upserts(run))
+	b.record("progress-every-2s", run.GetID(), run.GetRunID())
+}

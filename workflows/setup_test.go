@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -318,4 +319,29 @@ func toJSON(t *testing.T, v any) map[string]any {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(b, &m))
 	return m
+}
+
+// upserts lists, for each search attribute upsert in the run's history,
+// the names it set, sorted.
+func (b *bundle) upserts(run client.WorkflowRun) [][]string {
+	b.t.Helper()
+	var out [][]string
+	iter := b.client.GetWorkflowHistory(b.ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(b.t, err)
+		if a := ev.GetUpsertWorkflowSearchAttributesEventAttributes(); a != nil {
+			out = append(out, sortedNames(a.GetSearchAttributes().GetIndexedFields()))
+		}
+	}
+	return out
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
 }
