@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/workflows"
+	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 func newRun(g *globals) *cobra.Command {
@@ -16,6 +18,7 @@ func newRun(g *globals) *cobra.Command {
 		id    string
 		queue string
 		wait  bool
+		every time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -43,6 +46,9 @@ func newRun(g *globals) *cobra.Command {
 			}
 			if strings.TrimSpace(queue) == "" {
 				return badInput("--task-queue is empty: leave it out for %s", workflows.DefaultTaskQueue)
+			}
+			if every < 0 {
+				return badInput("--progress-every is negative: give 0 to write every change of progress, or leave it out for %s", workflows.DefaultProgressEvery)
 			}
 			plan, v := loadPlan(args[0])
 			if plan == nil {
@@ -73,7 +79,10 @@ func newRun(g *globals) *cobra.Command {
 				g.warn("%s", w)
 				warnings = append(warnings, w)
 			}
-			s, err := c.Start(ctx, client.StartRequest{Plan: plan, Input: data, ID: id, TaskQueue: queue})
+			s, err := c.Start(ctx, client.StartRequest{
+				Plan: plan, Input: data, ID: id, TaskQueue: queue,
+				ProgressEvery: definition.Duration{D: every, Set: true},
+			})
 			if err != nil {
 				return failed(err)
 			}
@@ -124,5 +133,7 @@ func newRun(g *globals) *cobra.Command {
 	f.StringVar(&id, "id", "", "workflow ID (default: the definition's name and 8 random hex digits)")
 	f.StringVar(&queue, "task-queue", workflows.DefaultTaskQueue, "task queue of the workflow and of the steps that name no specialist")
 	f.BoolVar(&wait, "wait", false, "follow the run to the end and exit with its outcome")
+	f.DurationVar(&every, "progress-every", workflows.DefaultProgressEvery,
+		"how old the last write must be before a change of progress alone reaches the WorkflowProgress search attribute (0: every change)")
 	return cmd
 }

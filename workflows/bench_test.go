@@ -140,7 +140,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		if kind == "engine" {
 			// Started as `starter run` starts it, search attributes and all.
 			opts := starter.StartOptions(plan, id, queue)
-			in := workflows.Input{Plan: *plan}
+			in := workflows.NewInput(plan, nil)
 			if os.Getenv("BENCH_NO_SA") != "" {
 				opts.TypedSearchAttributes = temporal.SearchAttributes{}
 				in.NoSearchAttributes = true

@@ -57,9 +57,21 @@ type Input struct {
 	// WorkflowProgress and DefinitionName, for a namespace where they are
 	// not registered (the starter sets it when the server refuses them).
 	NoSearchAttributes bool `json:"no_search_attributes,omitempty"`
+	// ProgressEvery is how old the last upsert must be before a change of
+	// progress alone is written to WorkflowProgress (a change of state is
+	// written at once). NewInput sets DefaultProgressEvery. An input
+	// without it keeps the 2 s of the runs started before it existed, so
+	// that their histories replay.
+	ProgressEvery definition.Duration `json:"progress_every,omitzero"`
 	// Carry is set only when a run continues as new: the machine and the
 	// data it had, so the new run picks up where the old one stopped.
 	Carry *Carry `json:"carry,omitempty"`
+}
+
+// NewInput is the input of a new run of plan with data, the engine's
+// defaults set.
+func NewInput(plan *definition.Plan, data map[string]any) Input {
+	return Input{Plan: *plan, Data: data, ProgressEvery: definition.Duration{D: DefaultProgressEvery, Set: true}}
 }
 
 // Carry is what crosses continue-as-new.

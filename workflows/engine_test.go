@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -22,6 +23,7 @@ import (
 	starter "github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
+	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 func TestSequentialExample(t *testing.T) {
@@ -545,7 +547,7 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 	plan := b.load("../examples/review-rollback.yaml")
 	id := fmt.Sprintf("%s-sa", b.queue)
 	run, err := b.client.ExecuteWorkflow(b.ctx, starter.StartOptions(plan, id, b.queue), workflows.WorkflowType,
-		workflows.Input{Plan: *plan, Data: map[string]any{"amount": 5.0, "account": "acc"}})
+		workflows.NewInput(plan, map[string]any{"amount": 5.0, "account": "acc"}))
 	require.NoError(t, err)
 
 	attributes := func(c assert.TestingT) map[string]any {
@@ -568,7 +570,7 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 		assert.Equal(c, "REVIEW", sa["WorkflowState"])
 	}, time.Minute, 10*time.Millisecond)
 	require.Equal(t, "review-rollback", sa["DefinitionName"])
-	// Progress alone is upserted at most every ProgressEvery, but a change
+	// Progress alone is upserted at most every progress_every, but a change
 	// of state carries the progress of its moment: one of three steps.
 	require.Equal(t, float64(b.progress(run).ProgressPercentage), sa["WorkflowProgress"])
 	require.Positive(t, sa["WorkflowProgress"])
@@ -590,8 +592,8 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 }
 
 // A change of progress alone reaches WorkflowProgress only when the last
-// upsert is old enough. Here the first step takes longer than that
-// interval, so its completion is written on its own.
+// upsert is at least the run's progress_every old; a change of state is
+// written at once.
 func TestProgressAloneWaitsForTheInterval(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -605,20 +607,96 @@ func TestProgressAloneWaitsForTheInterval(t *testing.T) {
 	})
 	b.reg.MustRegister("quick", func(ctx context.Context, in activities.StepInput) (any, error) { return nil, nil })
 	b.startWorker()
-	plan := b.plan(`
+	slowThenQuick := b.plan(`
 workflow_id: slow-then-quick
 initial_step: slow
 steps:
   - {name: slow, action: slow, next: quick}
   - {name: quick, action: quick}
 `)
-	run := b.start(plan, nil)
-	_, _, err := b.finish(run)
+	threeQuick := b.plan(`
+workflow_id: three-quick
+initial_step: a
+steps:
+  - {name: a, action: quick, next: b}
+  - {name: b, action: quick, next: c}
+  - {name: c, action: quick}
+`)
+	every := func(d definition.Duration) func(*workflows.Input) {
+		return func(in *workflows.Input) { in.ProgressEvery = d }
+	}
+	var (
+		start     = []string{"DefinitionName", "WorkflowProgress", "WorkflowState"} // PROCESSING, 0
+		progress  = []string{"WorkflowProgress"}
+		completed = []string{"WorkflowProgress", "WorkflowState"} // COMPLETE, 100
+	)
+	for _, c := range []struct {
+		name    string
+		plan    *definition.Plan
+		every   definition.Duration
+		want    [][]string
+		fixture string
+	}{
+		// The input of a run started before progress_every existed: 2 s,
+		// which the slow step's 2.2 s passes.
+		{"unset", slowThenQuick, definition.Duration{}, [][]string{start, progress, completed}, "progress-every-2s"},
+		// NewInput's 10 s: the progress after the slow step waits for
+		// COMPLETE.
+		{"default", slowThenQuick, definition.Duration{D: workflows.DefaultProgressEvery, Set: true}, [][]string{start, completed}, "progress-every-10s"},
+		{"default, quick steps", threeQuick, definition.Duration{D: workflows.DefaultProgressEvery, Set: true}, [][]string{start, completed}, ""},
+		// 0 writes every change: one upsert per workflow task.
+		{"zero", threeQuick, definition.Duration{Set: true}, [][]string{start, progress, progress, completed}, "progress-every-0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := b.with(t)
+			run := b.start(c.plan, nil, every(c.every))
+			p, _, err := b.finish(run)
+			require.NoError(t, err)
+			require.Equal(t, "COMPLETE", p.Status)
+			require.Equal(t, c.want, b.upserts(run))
+			if c.fixture != "" {
+				b.record(c.fixture, run.GetID(), run.GetRunID())
+			}
+		})
+	}
+}
+
+// The starter's client starts a run with the engine's defaults unless told
+// otherwise, and refuses a negative interval before anything starts.
+func TestStarterClientSetsProgressEvery(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.reg.MustRegister("quick", func(ctx context.Context, in activities.StepInput) (any, error) { return nil, nil })
+	b.startWorker()
+	plan := b.plan(`
+workflow_id: one-quick
+initial_step: a
+steps:
+  - {name: a, action: quick}
+`)
+	c, err := starter.Dial(b.ctx, starter.Config{Address: sharedServer(t).GetFrontendHostPort(), Namespace: sharedServer(t).GetDefaultNamespace()})
 	require.NoError(t, err)
-	require.Equal(t, [][]string{
-		{"DefinitionName", "WorkflowProgress", "WorkflowState"}, // PROCESSING, 0
-		{"WorkflowProgress"},                  // 50, 2.2 s later
-		{"WorkflowProgress", "WorkflowState"}, // COMPLETE, 100
-	}, b.upserts(run))
-	b.record("progress-every-2s", run.GetID(), run.GetRunID())
+	t.Cleanup(c.Close)
+	for _, tc := range []struct {
+		every definition.Duration
+		want  string
+	}{
+		{definition.Duration{}, "10s"},
+		{definition.Duration{Set: true}, "0s"},
+		{definition.Duration{D: time.Minute, Set: true}, "1m0s"},
+	} {
+		s, err := c.Start(b.ctx, starter.StartRequest{Plan: plan, TaskQueue: b.queue, ProgressEvery: tc.every})
+		require.NoError(t, err)
+		require.Empty(t, s.Warning)
+		require.NoError(t, b.client.GetWorkflow(b.ctx, s.WorkflowID, s.RunID).Get(b.ctx, nil))
+		iter := b.client.GetWorkflowHistory(b.ctx, s.WorkflowID, s.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		var in map[string]any
+		require.NoError(t, converter.GetDefaultDataConverter().FromPayload(ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0], &in))
+		require.Equal(t, tc.want, in["progress_every"])
+	}
+	_, err = c.Start(b.ctx, starter.StartRequest{Plan: plan, TaskQueue: b.queue, ProgressEvery: definition.Duration{D: -time.Second, Set: true}})
+	require.ErrorContains(t, err, "negative")
 }

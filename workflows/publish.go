@@ -7,19 +7,37 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// ProgressEvery bounds how often a change of progress alone reaches the
-// WorkflowProgress search attribute. Every change of state is written at
-// once, with the progress of that moment. A change of progress alone is
-// written when the last upsert is at least ProgressEvery old (workflow
-// time); otherwise it waits for the next transition that passes that test
-// or changes the state. So the attribute never shows progress the run has
-// not made, and lags the truth at most by the steps that completed in the
-// ProgressEvery before the step now running. Each upsert is a command, a
-// history event and a write to the visibility store: written at every
-// step, they cost a run of quick steps a third of its throughput (see
-// BENCHMARKS.md). The progress query and the Redis projection are exact
-// at every step.
-const ProgressEvery = 2 * time.Second
+// DefaultProgressEvery is how old the last upsert must be before a change
+// of progress alone reaches the WorkflowProgress search attribute
+// (Input.ProgressEvery; NewInput and the starter set it). Every change of
+// state is written at once, with the progress of that moment. A change
+// of progress alone is written by the first transition at least this
+// long after the last upsert (workflow time); so the attribute never
+// shows progress the run has not made, and lags the truth at most by
+// the steps that completed in the interval before the step now running.
+// The current details line, the progress query and the Redis projection
+// are exact at every step.
+//
+// Each upsert is a command, a history event and, while the run is open,
+// a write to the visibility store. A burst of runs stretches each run out:
+// 200 five-step runs at once take 4-8 s each, and with 2 s every step
+// boundary passed the test, so each run wrote its progress two to four
+// times and lost a tenth of its throughput (BENCHMARKS.md). 10 s keeps a
+// run of quick steps to its changes of state, and still shows a long
+// run's progress within 10 s in the Web UI's list.
+const DefaultProgressEvery = 10 * time.Second
+
+// legacyProgressEvery is the interval of runs whose input names none:
+// those started before Input.ProgressEvery existed.
+const legacyProgressEvery = 2 * time.Second
+
+// progressEvery is the run's interval for a change of progress alone.
+func (r *run) progressEvery() time.Duration {
+	if !r.in.ProgressEvery.Set {
+		return legacyProgressEvery
+	}
+	return max(r.in.ProgressEvery.D, 0)
+}
 
 // publisher remembers what the outside was last shown, so that only
 // changed values are written, and at most once per workflow task.
@@ -56,7 +74,7 @@ func (r *run) publisherLoop(ctx workflow.Context) {
 }
 
 // flush upserts what changed. Unless force is set, a change of progress
-// alone within ProgressEvery of the last upsert is left for a later flush.
+// alone within progressEvery of the last upsert is left for a later flush.
 func (r *run) flush(ctx workflow.Context, force bool) {
 	r.pub.dirty = false
 	if r.in.NoSearchAttributes {
@@ -65,7 +83,7 @@ func (r *run) flush(ctx workflow.Context, force bool) {
 	st, p := r.m.State().String(), int64(r.m.Progress())
 	now := workflow.Now(ctx)
 	stateChanged := st != r.pub.state
-	if !force && !stateChanged && r.pub.definition && now.Before(r.pub.last.Add(ProgressEvery)) {
+	if !force && !stateChanged && r.pub.definition && now.Before(r.pub.last.Add(r.progressEvery())) {
 		return
 	}
 	var updates []temporal.SearchAttributeUpdate

@@ -146,6 +146,14 @@ func setup(t *testing.T) *bundle {
 	}
 }
 
+// with returns the bundle for a subtest t, which may run in parallel with
+// its siblings.
+func (b *bundle) with(t *testing.T) *bundle {
+	c := *b
+	c.t = t
+	return &c
+}
+
 // startWorker runs a worker on the bundle's queue (and the given
 // specialist queues) until the test ends or stop is called.
 func (b *bundle) startWorker(specialists ...string) (stop func()) {
@@ -222,7 +230,7 @@ func (b *bundle) load(file string, edits ...string) *definition.Plan {
 // start launches a run of plan with input and returns its handle.
 func (b *bundle) start(plan *definition.Plan, input map[string]any, opts ...func(*workflows.Input)) client.WorkflowRun {
 	b.t.Helper()
-	in := workflows.Input{Plan: *plan, Data: input}
+	in := workflows.NewInput(plan, input)
 	for _, o := range opts {
 		o(&in)
 	}

@@ -26,6 +26,10 @@ type StartRequest struct {
 	// TaskQueue is where the workflow runs; empty means
 	// workflows.DefaultTaskQueue.
 	TaskQueue string
+	// ProgressEvery is how old the last upsert must be before a change of
+	// progress alone reaches WorkflowProgress; unset means
+	// workflows.DefaultProgressEvery, and 0 writes every change.
+	ProgressEvery definition.Duration
 }
 
 // Started describes a run that has started.
@@ -113,8 +117,14 @@ func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) 
 	if queue == "" {
 		queue = workflows.DefaultTaskQueue
 	}
+	if req.ProgressEvery.D < 0 {
+		return nil, fmt.Errorf("start: progress every %s is negative", req.ProgressEvery)
+	}
 	opts := StartOptions(req.Plan, id, queue)
-	in := workflows.Input{Plan: *req.Plan, Data: req.Input}
+	in := workflows.NewInput(req.Plan, req.Input)
+	if req.ProgressEvery.Set {
+		in.ProgressEvery = req.ProgressEvery
+	}
 	started := &Started{WorkflowID: id, TaskQueue: queue}
 
 	run, err := c.sdk.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, in)
