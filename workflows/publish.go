@@ -20,11 +20,11 @@ import (
 //
 // Each upsert is a command, a history event and, while the run is open,
 // a write to the visibility store. A burst of runs stretches each run out:
-// 200 five-step runs at once take 4-8 s each, and with 2 s every step
-// boundary passed the test, so each run wrote its progress two to four
-// times and lost a tenth of its throughput (BENCHMARKS.md). 10 s keeps a
-// run of quick steps to its changes of state, and still shows a long
-// run's progress within 10 s in the Web UI's list.
+// in a burst of 200 five-step runs each lasts 4-7 s, and with 2 s each
+// wrote its progress one to three times, which cost it about a tenth of
+// its throughput (BENCHMARKS.md). 10 s keeps a run of quick steps to its
+// changes of state, and still shows a long run's progress within 10 s
+// in the Web UI's list.
 const DefaultProgressEvery = 10 * time.Second
 
 // legacyProgressEvery is the interval of runs whose input names none:
