@@ -47,9 +47,6 @@ func newRun(g *globals) *cobra.Command {
 			if strings.TrimSpace(queue) == "" {
 				return badInput("--task-queue is empty: leave it out for %s", workflows.DefaultTaskQueue)
 			}
-			if every < 0 {
-				return badInput("--progress-every is negative: give 0 to write every change of progress, or leave it out for %s", workflows.DefaultProgressEvery)
-			}
 			plan, v := loadPlan(args[0])
 			if plan == nil {
 				if g.json {
@@ -60,6 +57,13 @@ func newRun(g *globals) *cobra.Command {
 					printValidation(g, v)
 				}
 				return &exitError{code: exitBadUsed, err: fmt.Errorf("%s has problems; nothing was started", args[0]), silent: g.json}
+			}
+			req := client.StartRequest{Plan: plan, Input: data, ID: id, TaskQueue: queue}
+			if cmd.Flags().Changed("progress-every") {
+				req.ProgressEvery = definition.Duration{D: every, Set: true}
+			}
+			if err := req.Validate(); err != nil {
+				return badInput("--progress-every: %v", err)
 			}
 
 			ctx := cmd.Context()
@@ -79,10 +83,7 @@ func newRun(g *globals) *cobra.Command {
 				g.warn("%s", w)
 				warnings = append(warnings, w)
 			}
-			s, err := c.Start(ctx, client.StartRequest{
-				Plan: plan, Input: data, ID: id, TaskQueue: queue,
-				ProgressEvery: definition.Duration{D: every, Set: true},
-			})
+			s, err := c.Start(ctx, req)
 			if err != nil {
 				return failed(err)
 			}

@@ -61,7 +61,10 @@ type Input struct {
 	// progress alone is written to WorkflowProgress (a change of state is
 	// written at once). NewInput sets DefaultProgressEvery. An input
 	// without it keeps the 2 s of the runs started before it existed, so
-	// that their histories replay.
+	// that their histories replay. A worker older than this field ignores
+	// it and writes every 2 s; a newer worker that took over such a run
+	// would not replay its history: upgrade every worker before the
+	// clients that set it.
 	ProgressEvery definition.Duration `json:"progress_every,omitzero"`
 	// Carry is set only when a run continues as new: the machine and the
 	// data it had, so the new run picks up where the old one stopped.

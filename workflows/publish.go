@@ -22,21 +22,22 @@ import (
 // a write to the visibility store. A burst of runs stretches each run out:
 // in a burst of 200 five-step runs each lasts 4-7 s, and with 2 s each
 // wrote its progress one to three times, which cost it about a tenth of
-// its throughput (BENCHMARKS.md). 10 s keeps a run of quick steps to its
-// changes of state, and still shows a long run's progress within 10 s
-// in the Web UI's list.
+// its throughput (BENCHMARKS.md). With 10 s a run of quick steps writes
+// only its changes of state, and a run of steps that take longer than
+// 10 s still writes its progress at every step.
 const DefaultProgressEvery = 10 * time.Second
 
 // legacyProgressEvery is the interval of runs whose input names none:
 // those started before Input.ProgressEvery existed.
 const legacyProgressEvery = 2 * time.Second
 
-// progressEvery is the run's interval for a change of progress alone.
+// progressEvery is the run's interval for a change of progress alone
+// (never negative: the input's decoding refuses that).
 func (r *run) progressEvery() time.Duration {
 	if !r.in.ProgressEvery.Set {
 		return legacyProgressEvery
 	}
-	return max(r.in.ProgressEvery.D, 0)
+	return r.in.ProgressEvery.D
 }
 
 // publisher remembers what the outside was last shown, so that only

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
@@ -50,13 +49,7 @@ func (b *bundle) record(name, workflowID, runID string) {
 	if !*recordHistories {
 		return
 	}
-	iter := b.client.GetWorkflowHistory(b.ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		require.NoError(b.t, err)
-		h.Events = append(h.Events, ev)
-	}
+	h := &historypb.History{Events: b.events(workflowID, runID)}
 	data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
 	require.NoError(b.t, err)
 	require.NoError(b.t, os.MkdirAll(historyDir, 0o755))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -329,27 +331,28 @@ func toJSON(t *testing.T, v any) map[string]any {
 	return m
 }
 
-// upserts lists, for each search attribute upsert in the run's history,
-// the names it set, sorted.
-func (b *bundle) upserts(run client.WorkflowRun) [][]string {
+// events returns the history of a run (runID "" for the latest).
+func (b *bundle) events(workflowID, runID string) []*historypb.HistoryEvent {
 	b.t.Helper()
-	var out [][]string
-	iter := b.client.GetWorkflowHistory(b.ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var out []*historypb.HistoryEvent
+	iter := b.client.GetWorkflowHistory(b.ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for iter.HasNext() {
 		ev, err := iter.Next()
 		require.NoError(b.t, err)
-		if a := ev.GetUpsertWorkflowSearchAttributesEventAttributes(); a != nil {
-			out = append(out, sortedNames(a.GetSearchAttributes().GetIndexedFields()))
-		}
+		out = append(out, ev)
 	}
 	return out
 }
 
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
+// upserts lists, for each search attribute upsert in the run's history,
+// the names it set, sorted.
+func (b *bundle) upserts(workflowID, runID string) [][]string {
+	b.t.Helper()
+	var out [][]string
+	for _, ev := range b.events(workflowID, runID) {
+		if a := ev.GetUpsertWorkflowSearchAttributesEventAttributes(); a != nil {
+			out = append(out, slices.Sorted(maps.Keys(a.GetSearchAttributes().GetIndexedFields())))
+		}
 	}
-	slices.Sort(names)
-	return names
+	return out
 }

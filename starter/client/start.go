@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,6 +31,18 @@ type StartRequest struct {
 	// progress alone reaches WorkflowProgress; unset means
 	// workflows.DefaultProgressEvery, and 0 writes every change.
 	ProgressEvery definition.Duration
+}
+
+// Validate reports what is wrong with r, before anything is sent.
+func (r StartRequest) Validate() error {
+	if r.Plan == nil {
+		return errors.New("start: no plan")
+	}
+	if r.ProgressEvery.D < 0 {
+		return fmt.Errorf("progress_every %s is negative: give 0 to write every change of progress, or leave it out for %s",
+			r.ProgressEvery.D, workflows.DefaultProgressEvery)
+	}
+	return nil
 }
 
 // Started describes a run that has started.
@@ -106,8 +119,8 @@ func StartOptions(p *definition.Plan, id, queue string) sdkclient.StartWorkflowO
 // registered it, Start tries once more without search attributes and says
 // so in Started.Warning.
 func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) {
-	if req.Plan == nil {
-		return nil, fmt.Errorf("start: no plan")
+	if err := req.Validate(); err != nil {
+		return nil, err
 	}
 	id := req.ID
 	if id == "" {
@@ -116,9 +129,6 @@ func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) 
 	queue := req.TaskQueue
 	if queue == "" {
 		queue = workflows.DefaultTaskQueue
-	}
-	if req.ProgressEvery.D < 0 {
-		return nil, fmt.Errorf("start: progress every %s is negative", req.ProgressEvery)
 	}
 	opts := StartOptions(req.Plan, id, queue)
 	in := workflows.NewInput(req.Plan, req.Input)
