@@ -79,6 +79,8 @@ func TestComplexExampleWithSpecialistAndParallel(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "COMPLETE", p.Status)
 	require.Equal(t, 5, p.CompletedSteps, "validate, the three parallel arms, review")
+	require.NotNil(t, p.CurrentSteps, "current_steps is [] at the end, not null")
+	require.Empty(t, p.CurrentSteps)
 	requireContiguous(t, h)
 	done := steps(h, statemachine.EventStepCompleted)
 	require.Equal(t, "validate", done[0])

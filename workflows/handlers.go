@@ -81,8 +81,8 @@ func (r *run) stateView() StateView {
 }
 
 func (r *run) currentSteps() []string {
-	if r.current == nil {
-		return []string{}
+	if len(r.current) == 0 {
+		return []string{} // [] in the JSON, never null
 	}
 	return append([]string(nil), r.current...)
 }
