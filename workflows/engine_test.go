@@ -624,15 +624,12 @@ steps:
   - {name: b, action: quick, next: c}
   - {name: c, action: quick}
 `)
-	doc, err := definition.Parse("parent.yaml", []byte(`
+	parent := b.plan(`
 workflow_id: parent
 initial_step: sub
 steps:
   - {name: sub, workflow: {file: child.yaml}}
-`))
-	require.NoError(t, err)
-	parent, err := definition.Compile(doc, definition.Options{ReadFile: func(string) ([]byte, error) { return []byte(slowThenQuickYAML), nil }})
-	require.NoError(t, err)
+`, map[string]string{"child.yaml": slowThenQuickYAML})
 
 	var (
 		unset     = definition.Duration{}

@@ -191,12 +191,23 @@ func specialistQueues(queue string, names []string) []string {
 	return out
 }
 
-// plan compiles a definition given as YAML text.
-func (b *bundle) plan(yaml string) *definition.Plan {
+// plan compiles a definition given as YAML text; its sub-workflows, if
+// any, read their files from files (by name).
+func (b *bundle) plan(yaml string, files ...map[string]string) *definition.Plan {
 	b.t.Helper()
 	doc, err := definition.Parse(b.t.Name()+".yaml", []byte(yaml))
 	require.NoError(b.t, err)
-	p, err := definition.Compile(doc, definition.Options{})
+	var opts definition.Options
+	if len(files) > 0 {
+		opts.ReadFile = func(name string) ([]byte, error) {
+			text, ok := files[0][name]
+			if !ok {
+				return nil, os.ErrNotExist
+			}
+			return []byte(text), nil
+		}
+	}
+	p, err := definition.Compile(doc, opts)
 	require.NoError(b.t, err)
 	return p
 }
