@@ -66,8 +66,8 @@ func (m *Machine) CompleteStep(step string, remaining int, data json.RawMessage,
 	}
 
 	rec := m.record(m.state, m.state, Cause{Step: step, Event: EventStepCompleted}, at)
-	m.completed = append(m.completed, step)
-	c := len(m.completed)
+	m.done++
+	c := m.done
 	m.total = c + remaining
 	if m.total < c { // overflow: an absurd estimate still means "more than we can count"
 		m.total = math.MaxInt
@@ -75,6 +75,13 @@ func (m *Machine) CompleteStep(step string, remaining int, data json.RawMessage,
 	m.progress = nextProgress(m.progress, c, remaining)
 	cp := Checkpoint{Seq: rec.Seq, Step: step, Completed: c, Progress: m.progress, Data: stored, At: rec.At}
 	m.checkpoints = append(m.checkpoints, cp)
+	if w := m.checkWin; w > 0 && len(m.checkpoints) > w+1 {
+		// Shift rather than reslice, so the dropped data can be collected
+		// and the array does not grow with the run.
+		n := copy(m.checkpoints, m.checkpoints[len(m.checkpoints)-(w+1):])
+		clear(m.checkpoints[n:])
+		m.checkpoints = m.checkpoints[:n]
+	}
 	cp.Data = slices.Clone(stored) // the caller's copy must not alias the machine's
 	return cp, nil
 }
@@ -131,7 +138,8 @@ func (m *Machine) Rollback(n int, reason string, at time.Time) (Checkpoint, erro
 	case from == Initial || (from == Paused && m.resumes == Initial):
 		return Checkpoint{}, refuse("nothing to roll back: no step has started")
 	}
-	k := len(m.completed)
+	k := m.done
+	oldest := m.checkpoints[0].Completed
 	switch {
 	case n < 1:
 		return Checkpoint{}, fmt.Errorf("%w: the number of steps must be at least 1, got %d", ErrRollback, n)
@@ -139,9 +147,12 @@ func (m *Machine) Rollback(n int, reason string, at time.Time) (Checkpoint, erro
 		return Checkpoint{}, fmt.Errorf("%w: nothing to roll back: no step has completed yet", ErrRollback)
 	case n > k:
 		return Checkpoint{}, fmt.Errorf("%w: cannot roll back %d step(s): only %d completed", ErrRollback, n, k)
+	case k-n < oldest:
+		return Checkpoint{}, fmt.Errorf("%w: cannot roll back %d step(s): the run keeps checkpoints for its last %d completed step(s) only (the checkpoint window)", ErrRollback, n, k-oldest)
 	}
 
-	target := m.checkpoints[k-n]
+	idx := k - n - oldest
+	target := m.checkpoints[idx]
 	reason = clean(reason)
 	if reason == "" {
 		reason = "rolled back " + strconv.Itoa(n) + " step(s) to "
@@ -160,10 +171,9 @@ func (m *Machine) Rollback(n int, reason string, at time.Time) (Checkpoint, erro
 		return Checkpoint{}, err
 	}
 
-	clear(m.completed[k-n:]) // let the dropped strings and data be collected
-	m.completed = m.completed[:k-n]
-	clear(m.checkpoints[k-n+1:])
-	m.checkpoints = m.checkpoints[:k-n+1]
+	m.done = k - n
+	clear(m.checkpoints[idx+1:]) // let the dropped data be collected
+	m.checkpoints = m.checkpoints[:idx+1]
 	m.progress = target.Progress
 	if from == Paused {
 		m.resumes = Processing
@@ -185,14 +195,26 @@ func (m *Machine) Progress() int { return m.progress }
 // not change), and the real count once COMPLETE.
 func (m *Machine) Total() int { return m.total }
 
-// Completed returns the names of the completed steps, in order, as a copy.
-func (m *Machine) Completed() []string { return append([]string(nil), m.completed...) }
+// Completed returns the names of the completed steps whose checkpoints
+// are kept, in order, as a copy: every completed step without a
+// Config.CheckpointWindow.
+func (m *Machine) Completed() []string {
+	var out []string
+	for _, cp := range m.checkpoints {
+		if cp.Completed > 0 {
+			out = append(out, cp.Step)
+		}
+	}
+	return out
+}
 
-// CompletedCount returns the number of completed steps without copying.
-func (m *Machine) CompletedCount() int { return len(m.completed) }
+// CompletedCount returns the number of completed steps.
+func (m *Machine) CompletedCount() int { return m.done }
 
-// Checkpoints returns a deep copy of the checkpoints, checkpoint 0 first;
-// there is always one more than CompletedCount.
+// Checkpoints returns a deep copy of the kept checkpoints, oldest first.
+// Without a Config.CheckpointWindow checkpoint 0 (the start) is first and
+// there is one more than CompletedCount; with one, at most
+// CheckpointWindow+1 are kept.
 func (m *Machine) Checkpoints() []Checkpoint { return cloneCheckpoints(m.checkpoints) }
 
 func cloneCheckpoints(cps []Checkpoint) []Checkpoint {

@@ -69,6 +69,15 @@
 // rollback, which is recorded like any other move; the Redis projection
 // relies on this to apply records idempotently by seq.
 //
+// A run that lives for months makes records without end, so a machine can
+// keep only a window of them (Config.HistoryWindow): the newest records,
+// and every record from the mark set by KeepFrom on, which the caller moves
+// once it has saved them elsewhere (the workflow carries them into the
+// next run of its continue-as-new chain). Seq goes on counting; Len and
+// Seq count every record ever made, History and HistoryPage show the kept
+// ones. Likewise Config.CheckpointWindow keeps the checkpoints of the
+// newest completed steps only, which bounds how far Rollback reaches.
+//
 // Hooks (Config.OnExit, Config.OnEnter) run after a record is appended, only
 // when the state changed: first the old state's exit hook, then the new
 // state's entry hook. A step change within a state and CompleteStep run no
@@ -112,5 +121,7 @@
 // Machine.Snapshot returns the whole machine as plain data and Restore
 // rebuilds it after checking that it is consistent, so a workflow can carry
 // a run across continue-as-new. A snapshot's JSON round trip gives back an
-// equal machine.
+// equal machine. A snapshot holds what the machine keeps, so with windows
+// its size is bounded by them and by the caller's checkpoint data, never
+// by the number of steps run.
 package statemachine

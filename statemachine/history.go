@@ -28,8 +28,9 @@ type Record struct {
 // stored in UTC without a monotonic reading so that every record prints
 // the same way and survives a JSON round trip unchanged.
 func (m *Machine) record(from, to State, c Cause, at time.Time) Record {
+	m.seq++
 	rec := Record{
-		Seq:    uint64(len(m.history)) + 1,
+		Seq:    m.seq,
 		From:   from,
 		To:     to,
 		Step:   c.Step,
@@ -38,15 +39,90 @@ func (m *Machine) record(from, to State, c Cause, at time.Time) Record {
 		At:     at.UTC(),
 	}
 	m.history = append(m.history, rec)
+	m.compactHistory()
 	return rec
 }
 
-// History returns a copy of every record, oldest first (nil when there are
-// none), so the caller may keep or change it without touching the machine.
-func (m *Machine) History() []Record { return append([]Record(nil), m.history...) }
+// keptStart is the index in m.history of the oldest record the machine
+// still shows: the newest HistoryWindow records, and every record from
+// keepFrom on. Records before it are dead and dropped by compactHistory.
+func (m *Machine) keptStart() int {
+	n := len(m.history)
+	if m.historyWin == 0 || n <= m.historyWin {
+		return 0
+	}
+	start := n - m.historyWin
+	if m.keepFrom > 0 {
+		// Records are contiguous by Seq, so the index of keepFrom is
+		// computed, not searched.
+		first := m.history[0].Seq
+		if m.keepFrom <= first {
+			return 0
+		}
+		if idx := int(m.keepFrom - first); idx < start {
+			start = idx
+		}
+	}
+	return start
+}
 
-// Len returns the number of records, which is also the Seq of the last one.
-func (m *Machine) Len() int { return len(m.history) }
+// kept returns the records the machine shows, without copying.
+func (m *Machine) kept() []Record { return m.history[m.keptStart():] }
+
+// compactHistory drops dead records once they are as many as the window,
+// so that appending stays amortised O(1) and memory stays within twice
+// what the machine shows.
+func (m *Machine) compactHistory() {
+	start := m.keptStart()
+	if start == 0 || start < m.historyWin {
+		return
+	}
+	n := copy(m.history, m.history[start:])
+	clear(m.history[n:])
+	m.history = m.history[:n]
+}
+
+// KeepFrom tells the machine that records from seq on are not saved
+// anywhere else yet, so it keeps them even beyond Config.HistoryWindow
+// until a later KeepFrom moves the mark. A workflow calls it at the start
+// of each run of a continue-as-new chain with the next Seq, so that the
+// records of one run all travel into the next one's input and the trail
+// stays complete. 0 (the default) keeps only the window.
+func (m *Machine) KeepFrom(seq uint64) {
+	m.keepFrom = seq
+	m.compactHistory()
+}
+
+// History returns a copy of the kept records, oldest first (nil when there
+// are none), so the caller may keep or change it without touching the
+// machine. Without a Config.HistoryWindow that is every record.
+func (m *Machine) History() []Record { return append([]Record(nil), m.kept()...) }
+
+// HistoryPage returns up to limit kept records with Seq at least from,
+// oldest first (limit <= 0: no limit). Records older than the kept ones
+// are not here: the caller saved them when they left the window.
+func (m *Machine) HistoryPage(from uint64, limit int) []Record {
+	kept := m.kept()
+	if len(kept) == 0 {
+		return nil
+	}
+	i := 0
+	if first := kept[0].Seq; from > first {
+		i = int(min(from-first, uint64(len(kept))))
+	}
+	page := kept[i:]
+	if limit > 0 && len(page) > limit {
+		page = page[:limit]
+	}
+	return append([]Record(nil), page...)
+}
+
+// Seq returns the Seq of the newest record (0 before the first).
+func (m *Machine) Seq() uint64 { return m.seq }
+
+// Len returns the Seq of the newest record: the number of records the run
+// has made, kept or not.
+func (m *Machine) Len() int { return int(m.seq) }
 
 // Last returns the newest record, and false when nothing has happened yet.
 func (m *Machine) Last() (Record, bool) {

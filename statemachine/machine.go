@@ -27,6 +27,16 @@ type Config struct {
 	// may read the machine but must not change it: the exit and entry
 	// hooks of one move would no longer see the same move.
 	OnExit map[State]func(Record)
+	// HistoryWindow bounds the records the machine keeps (and a snapshot
+	// carries) to the newest HistoryWindow, except the records from
+	// KeepFrom on, which stay until the caller has saved them. Seq goes on
+	// counting; dropped records are the caller's to keep elsewhere. 0 keeps
+	// every record (a run that never continues as new).
+	HistoryWindow int
+	// CheckpointWindow bounds the checkpoints kept to those of the newest
+	// CheckpointWindow completed steps (plus the one before them), so
+	// Rollback can undo at most that many steps. 0 keeps every checkpoint.
+	CheckpointWindow int
 }
 
 // validate reports every problem in c at once, so a caller fixes its
@@ -35,6 +45,12 @@ func (c Config) validate() error {
 	var problems []string
 	if c.TotalSteps < 0 {
 		problems = append(problems, fmt.Sprintf("TotalSteps is %d: it must be 0 or more", c.TotalSteps))
+	}
+	if c.HistoryWindow < 0 {
+		problems = append(problems, fmt.Sprintf("HistoryWindow is %d: it must be 0 (keep all) or more", c.HistoryWindow))
+	}
+	if c.CheckpointWindow < 0 {
+		problems = append(problems, fmt.Sprintf("CheckpointWindow is %d: it must be 0 (keep all) or more", c.CheckpointWindow))
 	}
 	firstUse := make(map[string]int, len(c.Guards))
 	for i, g := range c.Guards {
@@ -88,13 +104,20 @@ func invalidHookStates(field string, hooks map[State]func(Record)) []string {
 // and replay it. A Machine is not safe for concurrent use; a workflow's
 // coroutines never run at the same time, so it needs no lock.
 type Machine struct {
-	state       State
-	resumes     State // the state a resume returns to; meaningful in PAUSED
-	progress    int
-	total       int
-	history     []Record
-	completed   []string
-	checkpoints []Checkpoint // checkpoints[i] is the checkpoint after i completed steps
+	state    State
+	resumes  State // the state a resume returns to; meaningful in PAUSED
+	progress int
+	total    int
+	seq      uint64   // the Seq of the newest record
+	history  []Record // the kept records, oldest first; see kept
+	done     int      // the number of completed steps
+	// checkpoints are the kept checkpoints, oldest first; the last is the
+	// one after `done` completed steps, and each counts one more than the
+	// one before it.
+	checkpoints []Checkpoint
+	keepFrom    uint64 // records from this Seq on are kept beyond the window
+	historyWin  int
+	checkWin    int
 
 	guards  [numStates][numStates][]Guard
 	onEnter [numStates]func(Record)
@@ -120,6 +143,7 @@ func New(cfg Config) (*Machine, error) {
 // move finds its guards and hooks by indexing, without a map lookup or a
 // scan, and later changes to cfg do not reach the machine.
 func (m *Machine) configure(cfg Config) {
+	m.historyWin, m.checkWin = cfg.HistoryWindow, cfg.CheckpointWindow
 	for _, g := range cfg.Guards {
 		m.guards[g.From][g.To] = append(m.guards[g.From][g.To], g)
 	}
@@ -209,7 +233,7 @@ func (m *Machine) move(to State, c Cause, at time.Time) Record {
 	m.state = to
 	if to == Complete {
 		m.progress = 100
-		m.total = len(m.completed)
+		m.total = m.done
 	}
 	m.runHooks(rec)
 	return rec

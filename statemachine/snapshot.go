@@ -20,11 +20,18 @@ type Snapshot struct {
 	Progress int `json:"progress"`
 	// Total is the current estimate of the run's steps (Machine.Total).
 	Total int `json:"total"`
-	// Completed are the completed steps, in order.
+	// Completed are the names of the completed steps whose checkpoints
+	// are kept, in order (every completed step without a window).
 	Completed []string `json:"completed"`
-	// Checkpoints are the checkpoints, checkpoint 0 (the start) first.
+	// CompletedCount is the number of completed steps, kept or not. A
+	// snapshot from before windows existed has none: len(Completed) is
+	// the count then.
+	CompletedCount int `json:"completed_count,omitempty"`
+	// Checkpoints are the kept checkpoints, oldest first: checkpoint 0
+	// (the start) first unless a window dropped it.
 	Checkpoints []Checkpoint `json:"checkpoints"`
-	// History is every record, oldest first.
+	// History are the kept records, oldest first: every record unless a
+	// window dropped the oldest. Seq runs on without gaps from the first.
 	History []Record `json:"history"`
 }
 
@@ -32,16 +39,21 @@ type Snapshot struct {
 // aliases the machine, so the caller may encode or change it at will.
 // Slices are never nil, so a snapshot and its JSON round trip compare equal.
 func (m *Machine) Snapshot() Snapshot {
+	kept := m.kept()
 	return Snapshot{
-		State:       m.state,
-		Resumes:     m.Resumes(),
-		Progress:    m.progress,
-		Total:       m.total,
-		Completed:   append(make([]string, 0, len(m.completed)), m.completed...),
-		Checkpoints: cloneCheckpoints(m.checkpoints),
-		History:     append(make([]Record, 0, len(m.history)), m.history...),
+		State:          m.state,
+		Resumes:        m.Resumes(),
+		Progress:       m.progress,
+		Total:          m.total,
+		Completed:      append(make([]string, 0, len(m.checkpoints)), m.Completed()...),
+		CompletedCount: m.done,
+		Checkpoints:    cloneCheckpoints(m.checkpoints),
+		History:        append(make([]Record, 0, len(kept)), kept...),
 	}
 }
+
+// count is the number of completed steps the snapshot stands for.
+func (s Snapshot) count() int { return max(s.CompletedCount, len(s.Completed)) }
 
 // Restore rebuilds a machine from a snapshot, with guards and hooks from
 // cfg (cfg.TotalSteps is checked but the snapshot's Total wins). It refuses
@@ -63,9 +75,12 @@ func Restore(s Snapshot, cfg Config) (*Machine, error) {
 		resumes:     s.Resumes,
 		progress:    s.Progress,
 		total:       s.Total,
-		completed:   append(make([]string, 0, len(s.Completed)), s.Completed...),
+		done:        s.count(),
 		checkpoints: make([]Checkpoint, len(s.Checkpoints)),
 		history:     make([]Record, len(s.History)),
+	}
+	if n := len(s.History); n > 0 {
+		m.seq = s.History[n-1].Seq
 	}
 	for i, r := range s.History {
 		r.At = r.At.UTC()
@@ -78,6 +93,13 @@ func Restore(s Snapshot, cfg Config) (*Machine, error) {
 		m.checkpoints[i] = cp
 	}
 	m.configure(cfg)
+	// A snapshot taken with a wider window (or none) is cut to this one.
+	if w := m.checkWin; w > 0 && len(m.checkpoints) > w+1 {
+		m.checkpoints = m.checkpoints[len(m.checkpoints)-(w+1):]
+	}
+	if w := m.historyWin; w > 0 && len(m.history) > w {
+		m.history = m.history[len(m.history)-w:]
+	}
 	return m, nil
 }
 
@@ -103,18 +125,23 @@ func (s Snapshot) problems() []string {
 		add("total is %d: it must be 0 or more", s.Total)
 	}
 
-	// History: Seq 1, 2, 3…, each record starting where the last ended.
+	// History: Seq n, n+1, n+2… from the first kept record (1 when none
+	// was dropped), each record starting where the last ended.
 	prev := Initial
+	var first uint64 = 1
+	if len(s.History) > 0 {
+		first = max(s.History[0].Seq, 1)
+	}
 	for i, r := range s.History {
-		if r.Seq != uint64(i)+1 {
-			add("history[%d] has seq %d, want %d: seq must run from 1 without gaps", i, r.Seq, i+1)
+		if want := first + uint64(i); r.Seq != want {
+			add("history[%d] has seq %d, want %d: seq must run without gaps", i, r.Seq, want)
 		}
 		if !r.From.valid() || !r.To.valid() {
 			add("history[%d] (seq %d): %s → %s is not a pair of states", i, r.Seq, r.From, r.To)
 			prev = r.To
 			continue
 		}
-		if r.From != prev {
+		if r.From != prev && (i > 0 || first == 1) {
 			add("history[%d] (seq %d) starts in %s but the run was in %s", i, r.Seq, r.From, prev)
 		}
 		prev = r.To
@@ -122,6 +149,7 @@ func (s Snapshot) problems() []string {
 	if prev != s.State {
 		add("the last record ends in %s but the state is %s", prev, s.State)
 	}
+	lastSeq := first + uint64(len(s.History)) - 1
 
 	// Resumes.
 	if s.State == Paused {
@@ -133,41 +161,66 @@ func (s Snapshot) problems() []string {
 	}
 
 	// Completed steps and their checkpoints.
+	count := s.count()
 	notStarted := s.State == Initial || (s.State == Paused && s.Resumes == Initial)
-	if notStarted && len(s.Completed) > 0 {
-		add("%d step(s) completed in a run that has not started", len(s.Completed))
+	if notStarted && count > 0 {
+		add("%d step(s) completed in a run that has not started", count)
 	}
 	for i, step := range s.Completed {
 		if step == "" {
 			add("completed[%d] is an empty step name", i)
 		}
 	}
-	if len(s.Checkpoints) != len(s.Completed)+1 {
-		add("%d checkpoint(s) for %d completed step(s): there must be one per step plus the start", len(s.Checkpoints), len(s.Completed))
+	if len(s.Checkpoints) == 0 {
+		add("no checkpoints: there must be at least the one of the last completed step or the start")
 		return out
 	}
-	if cp := s.Checkpoints[0]; cp.Seq != 0 || cp.Step != "" || cp.Completed != 0 || cp.Progress != 0 || len(cp.Data) != 0 || !cp.At.IsZero() {
+	oldest := s.Checkpoints[0].Completed
+	if last := s.Checkpoints[len(s.Checkpoints)-1].Completed; last != count {
+		add("the last checkpoint counts %d completed step(s) but %d completed", last, count)
+		return out
+	}
+	named := len(s.Checkpoints)
+	if oldest == 0 {
+		named--
+	}
+	if len(s.Completed) != named {
+		add("%d checkpoint(s) for %d completed step name(s): there must be one per kept step plus the start, if kept", len(s.Checkpoints), len(s.Completed))
+		return out
+	}
+	if cp := s.Checkpoints[0]; oldest == 0 && (cp.Seq != 0 || cp.Step != "" || cp.Progress != 0 || len(cp.Data) != 0 || !cp.At.IsZero()) {
 		add("checkpoints[0] must be the start (all zero), got %+v", cp)
 	}
-	for i := 1; i < len(s.Checkpoints); i++ {
-		cp, before := s.Checkpoints[i], s.Checkpoints[i-1]
-		if cp.Completed != i {
-			add("checkpoints[%d] counts %d completed step(s), want %d", i, cp.Completed, i)
+	offset := len(s.Checkpoints) - named // checkpoint i is for completed[i-offset]
+	for i, cp := range s.Checkpoints {
+		if cp.Completed == 0 {
+			continue // the start, checked above
 		}
-		if cp.Step != s.Completed[i-1] {
-			add("checkpoints[%d] is for step %q but completed[%d] is %q", i, cp.Step, i-1, s.Completed[i-1])
+		if cp.Completed != oldest+i {
+			add("checkpoints[%d] counts %d completed step(s), want %d", i, cp.Completed, oldest+i)
 		}
-		if cp.Seq <= before.Seq {
-			add("checkpoints[%d] has seq %d, not after checkpoints[%d] (seq %d)", i, cp.Seq, i-1, before.Seq)
+		if name := s.Completed[i-offset]; cp.Step != name {
+			add("checkpoints[%d] is for step %q but completed[%d] is %q", i, cp.Step, i-offset, name)
 		}
-		if cp.Seq < 1 || cp.Seq > uint64(len(s.History)) {
+		if i > 0 {
+			before := s.Checkpoints[i-1]
+			if cp.Seq <= before.Seq {
+				add("checkpoints[%d] has seq %d, not after checkpoints[%d] (seq %d)", i, cp.Seq, i-1, before.Seq)
+			}
+			if cp.Progress < before.Progress {
+				add("checkpoints[%d] has progress %d: it must be from %d (the previous checkpoint's) to 99", i, cp.Progress, before.Progress)
+			}
+		}
+		if cp.Progress > 99 {
+			add("checkpoints[%d] has progress %d: it must be 99 at most", i, cp.Progress)
+		}
+		if cp.Seq < 1 || cp.Seq > lastSeq {
 			add("checkpoints[%d] has seq %d, which is not in the history", i, cp.Seq)
-		} else if r := s.History[cp.Seq-1]; r.Event != EventStepCompleted || r.Step != cp.Step || !r.At.Equal(cp.At) {
-			add("checkpoints[%d] (seq %d) does not match its record: want a %s record for %q at %s",
-				i, cp.Seq, EventStepCompleted, cp.Step, cp.At.UTC().Format(time.RFC3339Nano))
-		}
-		if cp.Progress < before.Progress || cp.Progress > 99 {
-			add("checkpoints[%d] has progress %d: it must be from %d (the previous checkpoint's) to 99", i, cp.Progress, before.Progress)
+		} else if cp.Seq >= first {
+			if r := s.History[cp.Seq-first]; r.Event != EventStepCompleted || r.Step != cp.Step || !r.At.Equal(cp.At) {
+				add("checkpoints[%d] (seq %d) does not match its record: want a %s record for %q at %s",
+					i, cp.Seq, EventStepCompleted, cp.Step, cp.At.UTC().Format(time.RFC3339Nano))
+			}
 		}
 		if len(cp.Data) > 0 && !json.Valid(cp.Data) {
 			add("checkpoints[%d] data is not valid JSON", i)

@@ -71,7 +71,7 @@ func TestSnapshotJSONShape(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{
 		"state": "PROCESSING", "resumes": "PROCESSING", "progress": 25, "total": 4,
-		"completed": ["fetch"],
+		"completed": ["fetch"], "completed_count": 1,
 		"checkpoints": [
 			{"seq": 0, "step": "", "completed": 0, "progress": 0, "at": "0001-01-01T00:00:00Z"},
 			{"seq": 2, "step": "fetch", "completed": 1, "progress": 25, "data": {"n": 1}, "at": "2026-11-27T17:00:01Z"}
@@ -128,7 +128,7 @@ func TestRestoreRefusesInconsistentSnapshots(t *testing.T) {
 		want   string
 	}{
 		{"state not a state", func(s *sm.Snapshot) { s.State = 8 }, "state State(8) / resumes WAITING: not states"},
-		{"seq gap", func(s *sm.Snapshot) { s.History[2].Seq = 4 }, "history[2] has seq 4, want 3: seq must run from 1 without gaps"},
+		{"seq gap", func(s *sm.Snapshot) { s.History[2].Seq = 4 }, "history[2] has seq 4, want 3: seq must run without gaps"},
 		{"seq from 0", func(s *sm.Snapshot) {
 			for i := range s.History {
 				s.History[i].Seq--
@@ -145,11 +145,12 @@ func TestRestoreRefusesInconsistentSnapshots(t *testing.T) {
 		{"progress off its checkpoint", func(s *sm.Snapshot) { s.Progress = 60 }, "progress is 60 but the last checkpoint's is 50"},
 		{"negative total", func(s *sm.Snapshot) { s.Total = -1 }, "total is -1: it must be 0 or more"},
 		{"resumes outside PAUSED", func(s *sm.Snapshot) { s.Resumes = sm.Review }, "resumes is REVIEW in WAITING: outside PAUSED it must equal the state"},
-		{"checkpoint missing", func(s *sm.Snapshot) { s.Checkpoints = s.Checkpoints[:2] }, "2 checkpoint(s) for 2 completed step(s): there must be one per step plus the start"},
-		{"completed missing", func(s *sm.Snapshot) { s.Completed = s.Completed[:1] }, "3 checkpoint(s) for 1 completed step(s)"},
+		{"checkpoint missing", func(s *sm.Snapshot) { s.Checkpoints = s.Checkpoints[:2] }, "the last checkpoint counts 1 completed step(s) but 2 completed"},
+		{"completed missing", func(s *sm.Snapshot) { s.Completed = s.Completed[:1] }, "3 checkpoint(s) for 1 completed step name(s)"},
 		{"empty step name", func(s *sm.Snapshot) { s.Completed[1], s.Checkpoints[2].Step = "", "" }, "completed[1] is an empty step name"},
 		{"step names differ", func(s *sm.Snapshot) { s.Completed[0] = "other" }, `checkpoints[1] is for step "fetch" but completed[0] is "other"`},
-		{"checkpoint count", func(s *sm.Snapshot) { s.Checkpoints[2].Completed = 5 }, "checkpoints[2] counts 5 completed step(s), want 2"},
+		{"checkpoint count", func(s *sm.Snapshot) { s.Checkpoints[1].Completed = 5 }, "checkpoints[1] counts 5 completed step(s), want 1"},
+		{"last checkpoint count", func(s *sm.Snapshot) { s.Checkpoints[2].Completed = 5 }, "the last checkpoint counts 5 completed step(s) but 2 completed"},
 		{"start not zero", func(s *sm.Snapshot) { s.Checkpoints[0].Progress = 3 }, "checkpoints[0] must be the start (all zero)"},
 		{"checkpoint off its record", func(s *sm.Snapshot) { s.Checkpoints[2].Seq = 4 }, "checkpoints[2] (seq 4) does not match its record"},
 		{"checkpoint beyond history", func(s *sm.Snapshot) { s.Checkpoints[2].Seq = 99 }, "checkpoints[2] has seq 99, which is not in the history"},
