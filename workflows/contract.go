@@ -66,6 +66,20 @@ type Input struct {
 	// would not replay its history: upgrade every worker before the
 	// clients that set it.
 	ProgressEvery definition.Duration `json:"progress_every,omitzero"`
+	// HistoryWindow is how many of the machine's newest records a run
+	// keeps in memory and carries across continue-as-new; a run also
+	// continues as new once it has made half as many, so that every record
+	// travels in the next run's input and `starter history` can read the
+	// whole trail from the chain. NewInput sets DefaultHistoryWindow. 0,
+	// as in an input from before the field existed, keeps every record:
+	// the carried state then grows with the run.
+	HistoryWindow int `json:"history_window,omitempty"`
+	// RollbackWindow is how many completed steps keep a checkpoint, so
+	// how far a rollback reaches; with HistoryWindow set, 0 means
+	// DefaultRollbackWindow. Each checkpoint holds the step outputs of its
+	// moment, so the carried state is at most RollbackWindow+1 times the
+	// outputs of the definition's steps.
+	RollbackWindow int `json:"rollback_window,omitempty"`
 	// Carry is set only when a run continues as new: the machine and the
 	// data it had, so the new run picks up where the old one stopped.
 	Carry *Carry `json:"carry,omitempty"`
@@ -74,8 +88,39 @@ type Input struct {
 // NewInput is the input of a new run of plan with data, the engine's
 // defaults set.
 func NewInput(plan *definition.Plan, data map[string]any) Input {
-	return Input{Plan: *plan, Data: data, ProgressEvery: definition.Duration{D: DefaultProgressEvery, Set: true}}
+	return Input{
+		Plan:           *plan,
+		Data:           data,
+		ProgressEvery:  definition.Duration{D: DefaultProgressEvery, Set: true},
+		HistoryWindow:  DefaultHistoryWindow,
+		RollbackWindow: DefaultRollbackWindow,
+	}
 }
+
+// Defaults of the windows that bound what a run keeps and carries.
+const (
+	// DefaultHistoryWindow: records are about 150 bytes of JSON each, so
+	// 1,000 carry about 150 KB.
+	DefaultHistoryWindow = 1000
+	// DefaultRollbackWindow: a rollback reaches ten steps back.
+	DefaultRollbackWindow = 10
+)
+
+// HistoryRequest is the optional argument of the history query. Without
+// one (or with FromSeq 0) the query answers the records the run keeps,
+// oldest first; records older than those are in the inputs of the earlier
+// runs of its continue-as-new chain (starter history reads them).
+type HistoryRequest struct {
+	// FromSeq is the first Seq wanted.
+	FromSeq uint64 `json:"from_seq,omitempty"`
+	// Limit bounds the records answered (0: all that are kept, from
+	// FromSeq on; never more than MaxHistoryPage).
+	Limit int `json:"limit,omitempty"`
+}
+
+// MaxHistoryPage bounds one answer of the history query, so that it stays
+// well inside Temporal's message size limits.
+const MaxHistoryPage = 5000
 
 // Carry is what crosses continue-as-new.
 type Carry struct {

@@ -25,7 +25,7 @@ func (r *run) handlers(ctx workflow.Context) error {
 	}{
 		{QueryState, func() (StateView, error) { return r.stateView(), nil }},
 		{QueryProgress, func() (Progress, error) { return r.progress(ctx), nil }},
-		{QueryHistory, func() ([]statemachine.Record, error) { return r.m.History(), nil }},
+		{QueryHistory, r.historyPage},
 		{QueryDefinition, func() (definition.Plan, error) { return *r.plan, nil }},
 	}
 	for _, q := range queries {
@@ -67,6 +67,27 @@ func (r *run) canDecide() error {
 		return errors.New("the review has already been decided")
 	}
 	return nil
+}
+
+// historyPage answers the history query: the kept records, or a page of
+// them. It never answers null, so a caller always gets a JSON list.
+func (r *run) historyPage(req HistoryRequest) ([]statemachine.Record, error) {
+	limit := req.Limit
+	if limit <= 0 || limit > MaxHistoryPage {
+		limit = MaxHistoryPage
+	}
+	page := r.m.HistoryPage(req.FromSeq, 0)
+	if len(page) > limit {
+		if req.FromSeq == 0 {
+			page = page[len(page)-limit:] // the newest, without a start
+		} else {
+			page = page[:limit]
+		}
+	}
+	if page == nil {
+		page = []statemachine.Record{}
+	}
+	return page, nil
 }
 
 func (r *run) stateView() StateView {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +58,7 @@ type run struct {
 	reason   string // why the next transition happens (a routed failure)
 	executed int    // steps executed in this Temporal run
 	runs     int    // continue-as-new generations before this one
+	segStart uint64 // the machine's Seq when this Temporal run began
 
 	pub publisher // what the Web UI was last shown
 
@@ -114,6 +116,10 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 		OnEnter:    r.hookFuncs(plan.OnEnter),
 		OnExit:     r.hookFuncs(plan.OnExit),
 	}
+	if in.HistoryWindow > 0 {
+		cfg.HistoryWindow = in.HistoryWindow
+		cfg.CheckpointWindow = cmp.Or(in.RollbackWindow, DefaultRollbackWindow)
+	}
 	var err error
 	if c := in.Carry; c != nil {
 		r.m, err = statemachine.Restore(c.Machine, cfg)
@@ -126,6 +132,12 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	}
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("cannot build the state machine: "+err.Error(), ErrTypeBadPlan, nil)
+	}
+	// The records this run makes are saved nowhere else until they travel
+	// into the next run's input: keep them all until then.
+	r.segStart = r.m.Seq()
+	if in.HistoryWindow > 0 {
+		r.m.KeepFrom(r.segStart + 1)
 	}
 	return r, nil
 }
@@ -203,7 +215,7 @@ func (r *run) drive(ctx workflow.Context) (Result, error) {
 			return r.finishCancelled(ctx, *r.cancelled)
 		}
 		if r.shouldContinueAsNew(ctx) {
-			return Result{}, r.continueAsNew(ctx)
+			return r.continueAsNew(ctx)
 		}
 		s, ok := r.plan.Step(r.next)
 		if !ok {
@@ -280,8 +292,7 @@ func (r *run) runStep(ctx workflow.Context, s *definition.PlanStep) (string, *fa
 		return r.routeFailure(s, f)
 	}
 	if s.Kind != definition.KindParallel {
-		r.steps[s.Name] = out
-		if err := r.completeStep(ctx, s.Name, s.Remaining, false); err != nil {
+		if err := r.completeStep(ctx, r.setOutput(s.Name, out), s.Remaining, false); err != nil {
 			return "", err
 		}
 	}
@@ -340,15 +351,42 @@ func (r *run) enter(ctx workflow.Context, s *definition.PlanStep) *failure {
 	return nil
 }
 
-// completeStep records a finished step, with a checkpoint of the data. The
-// new progress is published by the transition that follows at once, or,
-// for a branch of a parallel step, right away.
-func (r *run) completeStep(ctx workflow.Context, name string, remaining int, publish bool) *failure {
-	data, err := json.Marshal(r.steps)
+// undo is what a step's completion changed in the step outputs: the
+// checkpoint data of runs with a history window. Rolling back n steps
+// applies the last n in reverse, so a checkpoint costs one output, not
+// all of them, and the carried checkpoints stay bounded by the window
+// times the largest output.
+type undo struct {
+	Step string `json:"step"`
+	// Had says whether the step had an output before; Prev is that output.
+	Had  bool `json:"had"`
+	Prev any  `json:"prev,omitempty"`
+}
+
+// setOutput records a step's output and returns what it replaced.
+func (r *run) setOutput(name string, out any) undo {
+	prev, had := r.steps[name]
+	r.steps[name] = out
+	return undo{Step: name, Had: had, Prev: prev}
+}
+
+// completeStep records a finished step, with a checkpoint. The new
+// progress is published by the transition that follows at once, or, for a
+// branch of a parallel step, right away.
+func (r *run) completeStep(ctx workflow.Context, u undo, remaining int, publish bool) *failure {
+	var data []byte
+	var err error
+	if r.in.HistoryWindow > 0 {
+		data, err = json.Marshal(u)
+	} else {
+		// Runs from before the windows keep a whole copy of the outputs
+		// in every checkpoint, as they always did.
+		data, err = json.Marshal(r.steps)
+	}
 	if err != nil {
 		return &failure{Type: ErrTypeInternal, Message: "checkpoint data: " + err.Error()}
 	}
-	if _, err := r.m.CompleteStep(name, remaining, data, workflow.Now(ctx)); err != nil {
+	if _, err := r.m.CompleteStep(u.Step, remaining, data, workflow.Now(ctx)); err != nil {
 		return &failure{Type: ErrTypeInternal, Message: err.Error()}
 	}
 	if publish || r.m.State() == statemachine.Paused {
@@ -405,18 +443,36 @@ func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
 	if r.in.MaxStepsPerRun > 0 && r.executed >= r.in.MaxStepsPerRun {
 		return true
 	}
+	// Half the window, so that the records of the next step (a parallel
+	// step makes one per branch) still fit before the run carries them.
+	if w := r.in.HistoryWindow; w > 0 && r.m.Seq()-r.segStart >= uint64(max(w/2, 1)) {
+		return true
+	}
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 }
 
 // continueAsNew carries the machine and data into a fresh run, after the
-// signals already received are applied so none is lost.
-func (r *run) continueAsNew(ctx workflow.Context) error {
+// signals already received are applied so none is lost. A carry too large
+// for Temporal ends the run in FAILED instead of leaving it stuck on a
+// workflow task that the server refuses forever.
+func (r *run) continueAsNew(ctx workflow.Context) (Result, error) {
 	r.drainSignals(ctx)
-	r.flush(ctx, true)
+	// A cancel drained here used to be dropped by the carry; runs with a
+	// window (which did not exist then) honour it, older ones replay.
+	if r.cancelled != nil && r.in.HistoryWindow > 0 {
+		return r.finishCancelled(ctx, *r.cancelled)
+	}
 	next := r.in
 	next.Carry = &Carry{Machine: r.m.Snapshot(), Steps: r.steps, Next: r.next, Paused: r.paused, Runs: r.runs + 1}
+	if r.in.HistoryWindow > 0 {
+		if f := checkPayload("the state carried into the next run", next,
+			"lower the run's rollback_window or make the steps' outputs smaller"); f != nil {
+			return r.finishFailed(ctx, r.next, f)
+		}
+	}
+	r.flush(ctx, true)
 	r.logger.Info("continuing as new", "next", r.next, "runs", r.runs+1)
-	return workflow.NewContinueAsNewError(ctx, WorkflowType, next)
+	return Result{}, workflow.NewContinueAsNewError(ctx, WorkflowType, next)
 }
 
 func (r *run) finishComplete(ctx workflow.Context) (Result, error) {

@@ -183,9 +183,9 @@ func (r *run) parallel(ctx workflow.Context, s *definition.PlanStep) (any, *fail
 			}
 		}
 		outputs[name] = out
-		r.steps[name] = out
+		u := r.setOutput(name, out)
 		if f == nil && internal == nil {
-			internal = r.completeStep(ctx, name, left+s.Remaining, left > 0)
+			internal = r.completeStep(ctx, u, left+s.Remaining, left > 0)
 		}
 	}
 	sel := workflow.NewSelector(ctx)
