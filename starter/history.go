@@ -2,34 +2,37 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/statedriven/statedriven/starter/client"
-	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 func newHistory(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "history ID",
 		Short: "Show a run's transitions, oldest first",
-		Long: "history runs the history query of the latest run of workflow ID and prints every transition:\n" +
-			"seq, time, from→to, step, event and reason. With --json, the query's JSON as it is.",
+		Long: "history prints every transition of workflow ID, oldest first: seq, time, from→to, step,\n" +
+			"event and reason. A run that continued as new keeps its newest records; the older ones\n" +
+			"are read from the inputs of the earlier runs of its chain, as long as Temporal keeps them\n" +
+			"(the namespace's retention). With --json, the records as a JSON list.",
 		Args: cobra.ExactArgs(1),
 		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
-			raw, err := c.Query(ctx, args[0], workflows.QueryHistory)
+			trail, err := c.Trail(ctx, args[0])
 			if err != nil {
 				return failed(err)
 			}
 			if g.json {
-				return g.printRaw(raw)
+				return g.printJSON(trail.Records)
 			}
-			var records []statemachine.Record
-			if err := client.Decode(raw, workflows.QueryHistory, &records); err != nil {
-				return failed(err)
+			if err := renderHistory(g.stdout, trail.Records); err != nil {
+				return err
 			}
-			return renderHistory(g.stdout, records)
+			for _, gap := range trail.Gaps {
+				fmt.Fprintf(g.stdout, "records %d to %d are no longer kept: the runs that held them are past the namespace's retention\n", gap.From, gap.To)
+			}
+			return nil
 		}),
 	}
 }

@@ -94,16 +94,7 @@ func (c *Client) Query(ctx context.Context, workflowID, name string) (json.RawMe
 	defer cancel()
 	v, err := c.sdk.QueryWorkflow(ctx, workflowID, "", name)
 	if err != nil {
-		explained := c.explain(err, workflowID)
-		if errors.Is(explained, ErrNoAnswer) || timedOut(err) {
-			return nil, &Error{
-				Kind: ErrNoAnswer,
-				Message: fmt.Sprintf("workflow %s did not answer the %s query: a query needs a worker polling the workflow's task queue, and none answered (start one with make run)",
-					workflowID, name),
-				Err: err,
-			}
-		}
-		return nil, explained
+		return nil, c.explainQuery(err, workflowID, name)
 	}
 	var raw json.RawMessage
 	if v.HasValue() {
@@ -115,6 +106,21 @@ func (c *Client) Query(ctx context.Context, workflowID, name string) (json.RawMe
 		raw = json.RawMessage("null")
 	}
 	return raw, nil
+}
+
+// explainQuery explains the failure of a query, which most often means
+// that no worker answered it.
+func (c *Client) explainQuery(err error, workflowID, name string) error {
+	explained := c.explain(err, workflowID)
+	if errors.Is(explained, ErrNoAnswer) || timedOut(err) {
+		return &Error{
+			Kind: ErrNoAnswer,
+			Message: fmt.Sprintf("workflow %s did not answer the %s query: a query needs a worker polling the workflow's task queue, and none answered (start one with make run)",
+				workflowID, name),
+			Err: err,
+		}
+	}
+	return explained
 }
 
 // Progress runs the progress query.
