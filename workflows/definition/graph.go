@@ -7,20 +7,31 @@ import (
 
 // graph checks the routes between steps as a whole (every step reachable,
 // every reachable step able to reach an end) and, for a sound definition,
-// fills in the progress estimates. Routes that named no step were dropped
-// and misspelt ones followed to their likely target (see guess), so the
-// checks see the part of the graph that resolves.
+// fills in the progress estimates.
+//
+// The checks run on whatever part of the graph resolves, whatever else is
+// wrong, so that a file with many mistakes gets them all in one pass:
+// routes that named no step were dropped and misspelt ones followed to
+// their likely target (see guess), and steps without a usable name are
+// left out. Without an initial step to start from, reachability cannot
+// be judged, but loops with no way out still can: from any step.
 func (c *compiler) graph(plan *Plan) {
+	sound := len(c.problems) == 0
+	g := newRouteGraph(plan.Steps, c.index)
+	finishes := g.finishing()
 	initial := c.guess(plan.Initial)
 	if initial == "" || c.group[initial] != "" {
-		return // reported already; there is nowhere to start from
+		// Reported already; there is nowhere to start from.
+		stuck := make([]bool, len(plan.Steps))
+		for i := range plan.Steps {
+			stuck[i] = !finishes[i] && plan.Steps[i].Group == ""
+		}
+		c.stuckLoops(g, stuck)
+		return
 	}
-	sound := len(c.problems) == 0
-	g := newRouteGraph(plan.Steps)
 	start := g.index[initial]
 	reached := g.reachable(start)
 	c.unreachable(g, reached, initial)
-	finishes := g.finishing()
 	if !finishes[start] {
 		c.problem("/initial_step", fmt.Sprintf("no path from the initial step %q to an end: every route loops", initial),
 			"give a step end: true, or route to a succeed or fail step")
@@ -40,19 +51,16 @@ func (c *compiler) graph(plan *Plan) {
 // have no routes of their own: they run inside their group.
 type routeGraph struct {
 	steps []PlanStep
-	index map[string]int // step name → its first step
+	index map[string]int // step name → its first step; unnamed steps left out
 	exits [][]int        // every route out of a step
 	ends  []bool         // a route out of the step ends the run
 }
 
-func newRouteGraph(steps []PlanStep) *routeGraph {
+// newRouteGraph builds the graph of steps, whose names index maps to the
+// first step of each name.
+func newRouteGraph(steps []PlanStep, index map[string]int) *routeGraph {
 	n := len(steps)
-	g := &routeGraph{steps: steps, index: make(map[string]int, n), exits: make([][]int, n), ends: make([]bool, n)}
-	for i, s := range steps {
-		if _, dup := g.index[s.Name]; !dup {
-			g.index[s.Name] = i
-		}
-	}
+	g := &routeGraph{steps: steps, index: index, exits: make([][]int, n), ends: make([]bool, n)}
 	for i := range steps {
 		g.addRoutes(i)
 	}
@@ -140,7 +148,7 @@ func (g *routeGraph) finishing() []bool {
 // step, once per name (a step defined twice is reported as such).
 func (c *compiler) unreachable(g *routeGraph, reached []bool, initial string) {
 	for i, s := range g.steps {
-		if !reached[i] && s.Group == "" && g.index[s.Name] == i {
+		if first, named := g.index[s.Name]; !reached[i] && s.Group == "" && named && first == i {
 			c.problem(stepPath(i, "name"), fmt.Sprintf("step %q is never reached: no route leads to it from the initial step %q", s.Name, initial),
 				"route to it with next:, conditions: or when:, or remove it")
 		}

@@ -4,16 +4,15 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // names checks step names: present, well formed, unique.
 func (c *compiler) names() {
 	for i, s := range c.def.Steps {
 		switch {
-		case s.Name == "":
-			if _, written := c.doc.positions[stepPath(i, "name")]; !written {
-				c.problem(stepPath(i), fmt.Sprintf("step %d has no name", i+1), "add name: to it")
-			}
+		case strings.TrimSpace(s.Name) == "":
+			c.blankName(i, s.Name)
 			continue
 		case !namePattern.MatchString(s.Name):
 			c.problem(stepPath(i, "name"), fmt.Sprintf("step name %q has characters that cannot be used", s.Name), "use letters, digits, '_' and '-', starting with a letter")
@@ -25,6 +24,25 @@ func (c *compiler) names() {
 		}
 		c.index[s.Name] = i
 	}
+}
+
+// blankName reports step i's name, missing, empty or only spaces. A step
+// without a name cannot be routed to, so it is left out of the index (and
+// of the graph checks, which would only add that nothing leads to it).
+func (c *compiler) blankName(i int, name string) {
+	path := stepPath(i, "name")
+	if _, written := c.doc.positions[path]; !written {
+		c.problem(stepPath(i), fmt.Sprintf("step %d has no name", i+1), "add name: to it")
+		return
+	}
+	if slices.ContainsFunc(c.doc.problems, func(p Problem) bool { return p.Path == path }) {
+		return // written as something else than a string: reported so
+	}
+	what := "is empty"
+	if name != "" {
+		what = "is only spaces"
+	}
+	c.problem(path, fmt.Sprintf("the name of step %d %s", i+1, what), "give it a name of letters, digits, '_' and '-', starting with a letter")
 }
 
 // groups finds the branch steps of parallel groups.

@@ -3,6 +3,7 @@ package definition
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/statedriven/statedriven/workflows/expression"
 )
@@ -130,7 +131,7 @@ func (c *compiler) whenRoutes(i int, ps *PlanStep) {
 func (c *compiler) following(i int) string {
 	for j, s := range c.def.Steps[i+1:] {
 		_, branch := c.group[s.Name]
-		if !branch && s.Name != "" && c.kinds[i+1+j] != KindFail {
+		if !branch && strings.TrimSpace(s.Name) != "" && c.kinds[i+1+j] != KindFail {
 			return s.Name
 		}
 	}
