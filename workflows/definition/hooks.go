@@ -35,6 +35,7 @@ func (c *compiler) hooks(field string, h *Hooks, get func(*Hooks) map[string][]A
 			if a.Action == "" {
 				c.problem(path+"/"+strconv.Itoa(j), "hook has no action", "add action: the action to run")
 			}
+			c.actionParams(path+"/"+strconv.Itoa(j), a.Action, a.Specialist, a.Params)
 		}
 		out[st.String()] = m[key]
 	}

@@ -19,6 +19,7 @@ func (c *compiler) mapStep(i int, m *Map) *PlanMap {
 	if m.Action == "" {
 		c.problem(path, "map needs action:", "add action: the action to run for each item")
 	}
+	c.actionParams(path, m.Action, m.Specialist, m.Params)
 	switch {
 	case m.Concurrency < 0:
 		c.problem(path+"/concurrency", fmt.Sprintf("concurrency %d is negative", m.Concurrency), "give 1 or more, or leave it out for 10")

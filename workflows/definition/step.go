@@ -98,10 +98,12 @@ func (c *compiler) action(i int, ps *PlanStep) {
 		// an action: the specialist gets the step's name as the action.
 		ps.Action = s.Name
 	}
+	c.actionParams(stepPath(i), ps.Action, ps.Specialist, ps.Params)
 	if s.Compensate != nil {
 		if s.Compensate.Action == "" {
 			c.problem(stepPath(i, "compensate"), "compensate has no action", "add action: the action that undoes this step")
 		}
+		c.actionParams(stepPath(i, "compensate"), s.Compensate.Action, s.Compensate.Specialist, s.Compensate.Params)
 		ps.Compensate = s.Compensate
 	}
 	if len(s.ParallelWith) > 0 {
