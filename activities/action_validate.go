@@ -1,13 +1,8 @@
 package activities
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"strings"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/statedriven/statedriven/activities/builtin"
 )
@@ -28,28 +23,21 @@ func validateAction(_ context.Context, in StepInput) (any, error) {
 		}
 		return map[string]any{"valid": true}, nil
 	}
-	// The validator wants JSON's own types (json.Number for numbers);
-	// a round trip gives them whatever Go values the input holds.
-	raw, err := json.Marshal(in.Input)
+	violations, err := builtin.SchemaViolations(p.Schema, in.Input)
 	if err != nil {
-		return nil, NewNonRetryableError(ErrorTypeValidation, "input cannot be encoded as JSON: %v", err)
+		return nil, NewNonRetryableError(ErrorTypeValidation, "input %v", err)
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, NewNonRetryableError(ErrorTypeValidation, "input cannot be read back as JSON: %v", err)
-	}
-	if err := p.Schema.Validate(inst); err != nil {
-		var verr *jsonschema.ValidationError
-		if !errors.As(err, &verr) {
-			return nil, NewNonRetryableError(ErrorTypeValidation, "input could not be validated: %v", err)
+	if len(violations) > 0 {
+		msgs := make([]string, len(violations))
+		for i, v := range violations {
+			msgs[i] = v.String()
 		}
-		violations := builtin.Violations(verr)
 		noun := "violations"
-		if len(violations) == 1 {
+		if len(msgs) == 1 {
 			noun = "violation"
 		}
 		return nil, NewNonRetryableError(ErrorTypeValidation, "input does not match the schema, %d %s: %s",
-			len(violations), noun, strings.Join(violations, "; "))
+			len(msgs), noun, strings.Join(msgs, "; "))
 	}
 	return map[string]any{"valid": true}, nil
 }

@@ -119,3 +119,63 @@ func (noLoader) Load(url string) (any, error) {
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// Violation is one way a value does not match a schema.
+type Violation struct {
+	// Pointer is the JSON pointer of the offending value ("" for the
+	// value itself).
+	Pointer string
+	// Message says what is wrong with it.
+	Message string
+}
+
+// String formats the violation as the validate action reports it:
+// at '<pointer>': <message>.
+func (v Violation) String() string {
+	return fmt.Sprintf("at '%s': %s", v.Pointer, v.Message)
+}
+
+// SchemaViolations checks value (any data that encodes as JSON) against
+// sch and returns every violation, sorted by place; none when it matches.
+func SchemaViolations(sch *jsonschema.Schema, value any) ([]Violation, error) {
+	// The validator wants JSON's own types (json.Number for numbers); a
+	// round trip gives them whatever Go values the value holds.
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return nil, fmt.Errorf("cannot be encoded as JSON: %w", err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("cannot be read back as JSON: %w", err)
+	}
+	err = sch.Validate(inst)
+	if err == nil {
+		return nil, nil
+	}
+	var verr *jsonschema.ValidationError
+	if !errors.As(err, &verr) {
+		return nil, fmt.Errorf("could not be validated: %w", err)
+	}
+	var out []Violation
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		ptr := ""
+		for _, tok := range e.InstanceLocation {
+			ptr += "/" + pointerEscape(tok)
+		}
+		msg := e.Error()
+		if rest, ok := strings.CutPrefix(msg, "at '"+ptr+"': "); ok {
+			msg = rest
+		}
+		out = append(out, Violation{Pointer: ptr, Message: msg})
+	}
+	walk(verr)
+	slices.SortFunc(out, func(a, b Violation) int { return strings.Compare(a.String(), b.String()) })
+	return slices.Compact(out), nil
+}
