@@ -84,6 +84,7 @@ func (c *compiler) compile() *Plan {
 	case !idPattern.MatchString(def.WorkflowID):
 		c.problem("/workflow_id", fmt.Sprintf("workflow_id %q has characters that cannot be used", def.WorkflowID), "use letters, digits, '.', '_' and '-', starting with a letter or digit")
 	}
+	plan.InputSchema = c.inputSchema()
 	if len(def.Steps) == 0 {
 		c.problem("/steps", "the definition has no steps", "add a steps: list; see examples/sequential.yaml")
 		return plan
