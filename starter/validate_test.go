@@ -62,6 +62,7 @@ func TestValidateBrokenFolder(t *testing.T) {
 		{"transform-mapping.yaml", [][2]string{{"/steps/0/params/mapping/total", `transform param "mapping": key "total": expression does not compile`}}},
 		{"aggregate-steps.yaml", [][2]string{{"/steps/1/params/steps", `aggregate param "steps": want a list of strings`}}},
 		{"hook-params.yaml", [][2]string{{"/hooks/on_enter/COMPLETE/0/params/message", `log param "message": want a string, got a list`}}},
+		{"input-schema.yaml", [][2]string{{"/input_schema", "input_schema: not a valid JSON Schema: at '/required'"}}},
 		{"unknown-field.yaml", [][2]string{{"/steps/0/retries", `unknown field "retries"`}}},
 		{"loop-and-broken-reference.yaml", [][2]string{
 			{"/steps/0/conditions/failure", `step "nowhere_at_all" is not defined`},
