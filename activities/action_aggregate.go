@@ -6,15 +6,18 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/statedriven/statedriven/activities/builtin"
 )
 
 // aggregateAction gathers the outputs of earlier steps into one object.
 func aggregateAction(_ context.Context, in StepInput) (any, error) {
-	names, ok, err := stringListParam(in.Params, "steps")
-	if err != nil {
+	p, problems := builtin.ParseAggregate(in.Params)
+	if err := paramsError(problems); err != nil {
 		return nil, err
 	}
-	if !ok {
+	names := p.Steps
+	if names == nil {
 		names = slices.Sorted(maps.Keys(in.Steps))
 	}
 	var missing []string

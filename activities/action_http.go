@@ -9,12 +9,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/statedriven/statedriven/activities/builtin"
 )
 
 const (
@@ -65,78 +66,31 @@ func httpAction(ctx context.Context, in StepInput) (any, error) {
 	}, nil
 }
 
+// buildRequest makes the request that params describe; their rules are
+// builtin's, checked by validate too.
 func buildRequest(params map[string]any) (*http.Request, time.Duration, error) {
-	method, ok, err := stringParam(params, "method")
-	if err != nil {
+	p, problems := builtin.ParseHTTP(params)
+	if err := paramsError(problems); err != nil {
 		return nil, 0, err
 	}
-	if !ok {
-		method = http.MethodGet
-	}
-	method = strings.ToUpper(method)
-	if !isToken(method) {
-		return nil, 0, badParams("method", "%q is not an HTTP method; use GET, POST, PUT, PATCH, DELETE, …", method)
-	}
-
-	raw, ok, err := stringParam(params, "url")
-	if err != nil {
-		return nil, 0, err
-	}
-	if !ok || raw == "" {
-		return nil, 0, badParams("url", "it is required; give an http:// or https:// URL")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, 0, badParams("url", "%q is not an absolute http:// or https:// URL", raw)
-	}
-
-	header := http.Header{}
-	headers, _, err := objectParam(params, "headers")
-	if err != nil {
-		return nil, 0, err
-	}
-	for name, v := range headers {
-		s, isString := v.(string)
-		if !isString {
-			return nil, 0, badParams("headers", "header %q: want a string value, got %s", name, jsonKind(v))
-		}
-		if !isToken(name) || strings.ContainsAny(s, "\r\n\x00") {
-			return nil, 0, badParams("headers", "header %q: not a valid header name or value", name)
-		}
-		header.Set(name, s)
-	}
-
 	var body io.Reader
-	switch b := params["body"].(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			return nil, 0, badParams("body", "cannot encode it as JSON: %v", err)
-		}
-		body = bytes.NewReader(data)
-		if header.Get("Content-Type") == "" {
-			header.Set("Content-Type", "application/json")
-		}
+	if p.Body != nil {
+		body = bytes.NewReader(p.Body)
 	}
-
-	timeout, ok, err := durationParam(params, "timeout")
-	if err != nil {
-		return nil, 0, err
-	}
-	if !ok {
+	timeout := p.Timeout
+	if timeout == 0 {
 		timeout = defaultHTTPTimeout
 	}
-
 	// The context is set by the caller, with the timeout.
-	req, err := http.NewRequestWithContext(context.Background(), method, u.String(), body)
+	req, err := http.NewRequestWithContext(context.Background(), p.Method, p.URL.String(), body)
 	if err != nil {
 		return nil, 0, badParams("url", "cannot make a request of it: %v", err)
 	}
-	for name, values := range header {
-		req.Header[name] = values
+	for name, v := range p.Header {
+		req.Header.Set(name, v)
+	}
+	if p.JSONBody && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	return req, timeout, nil
 }
@@ -213,18 +167,4 @@ func decodeBody(contentType string, data []byte) any {
 		}
 	}
 	return string(data)
-}
-
-// isToken reports whether s is an RFC 9110 token, as methods and header
-// names must be.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r >= 0x80 || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}\x7f", r) {
-			return false
-		}
-	}
-	return true
 }

@@ -210,13 +210,3 @@ func TestRetryAfter(t *testing.T) {
 	require.Positive(t, d)
 	require.LessOrEqual(t, d, time.Hour)
 }
-
-func TestIsToken(t *testing.T) {
-	t.Parallel()
-	for _, s := range []string{"GET", "X-Request-Id", "PROPFIND"} {
-		require.True(t, isToken(s), s)
-	}
-	for _, s := range []string{"", "GET ME", "X:Y", "é", "a\nb"} {
-		require.False(t, isToken(s), s)
-	}
-}

@@ -1,35 +1,36 @@
 package activities
 
-import "context"
+import (
+	"context"
+	"fmt"
+
+	"github.com/statedriven/statedriven/activities/builtin"
+)
 
 // logAction writes params.message to the worker's log at params.level.
+// Without a message it logs the step's name and its input, so a log step
+// written as a trace point (`action: log` and nothing else) does what it
+// says instead of failing.
 func logAction(ctx context.Context, in StepInput) (any, error) {
-	msg, ok, err := stringParam(in.Params, "message")
-	if err != nil {
+	p, problems := builtin.ParseLog(in.Params)
+	if err := paramsError(problems); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, badParams("message", "it is required; give the text to log")
-	}
-	level, ok, err := stringParam(in.Params, "level")
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		level = "info"
 	}
 	logger := stepLogger(ctx, in)
-	switch level {
+	msg, keyvals := p.Message, []any(nil)
+	if msg == "" {
+		msg = fmt.Sprintf("step %s", in.Step)
+		keyvals = []any{"input", in.Input}
+	}
+	switch p.Level {
 	case "debug":
-		logger.Debug(msg)
-	case "info":
-		logger.Info(msg)
+		logger.Debug(msg, keyvals...)
 	case "warn":
-		logger.Warn(msg)
+		logger.Warn(msg, keyvals...)
 	case "error":
-		logger.Error(msg)
+		logger.Error(msg, keyvals...)
 	default:
-		return nil, badParams("level", "%q is not a level; use debug, info, warn or error", level)
+		logger.Info(msg, keyvals...)
 	}
 	return map[string]any{"message": msg}, nil
 }

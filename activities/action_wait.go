@@ -4,19 +4,19 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/statedriven/statedriven/activities/builtin"
 )
 
 // waitAction sleeps for params.duration, or until ctx is cancelled. RunStep
 // heartbeats meanwhile when the step has a heartbeat timeout, which is also
 // how a cancellation reaches a waiting activity.
 func waitAction(ctx context.Context, in StepInput) (any, error) {
-	d, ok, err := durationParam(in.Params, "duration")
-	if err != nil {
+	p, problems := builtin.ParseWait(in.Params)
+	if err := paramsError(problems); err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, badParams("duration", "it is required; say how long to wait, e.g. \"30s\"")
-	}
+	d := p.Duration
 	if deadline, ok := ctx.Deadline(); ok {
 		// Waiting past the attempt's deadline would time out on every
 		// attempt: say so now instead.

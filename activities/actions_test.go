@@ -44,7 +44,6 @@ func TestLogAction(t *testing.T) {
 		{name: "each level", params: map[string]any{"message": "m", "level": "debug"}, want: map[string]any{"message": "m"}},
 		{name: "warn", params: map[string]any{"message": "m", "level": "warn"}, want: map[string]any{"message": "m"}},
 		{name: "error", params: map[string]any{"message": "m", "level": "error"}, want: map[string]any{"message": "m"}},
-		{name: "no message", params: nil, err: badParamsErr(`param "message": it is required; give the text to log`)},
 		{name: "message not a string", params: map[string]any{"message": 3}, err: badParamsErr(`param "message": want a string, got a number`)},
 		{name: "unknown level", params: map[string]any{"message": "m", "level": "loud"}, err: badParamsErr(`param "level": "loud" is not a level; use debug, info, warn or error`)},
 	})
@@ -61,6 +60,20 @@ func TestLogActionWritesWithStepKeys(t *testing.T) {
 	require.Equal(t, "warn", entries[0].level)
 	require.Equal(t, "order-42", entries[0].keyvals["workflow_id"])
 	require.Equal(t, "receive", entries[0].keyvals["step"])
+}
+
+func TestLogActionWithoutMessageLogsStepAndInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t, RunnerOptions{})
+	got, err := b.run(t, StepInput{WorkflowID: "order-42", Step: "trace", Action: "log",
+		Input: map[string]any{"order_id": "A1"}})
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"message": "step trace"}, got)
+	entries := b.logs.find("step trace")
+	require.Len(t, entries, 1)
+	require.Equal(t, "info", entries[0].level)
+	require.Equal(t, "trace", entries[0].keyvals["step"])
+	require.Contains(t, entries[0].keyvals["input"], "A1")
 }
 
 func TestWaitAction(t *testing.T) {
@@ -134,7 +147,7 @@ func TestValidateAction(t *testing.T) {
 
 func TestValidateActionCachesByCanonicalSchema(t *testing.T) {
 	t.Parallel()
-	validate := newValidateAction()
+	validate := validateAction
 	in := func(schema map[string]any, input any) StepInput {
 		return StepInput{Params: map[string]any{"schema": schema}, Input: input}
 	}
@@ -165,8 +178,7 @@ func TestTransformAction(t *testing.T) {
 			name:   "does not compile",
 			params: map[string]any{"mapping": map[string]any{"ok": "1", "bad": "input.amount >"}},
 			input:  input,
-			err: &wantErr{errType: ErrorTypeTransform, nonRetryable: true,
-				contains: []string{`mapping failed: key "bad": expression does not compile`}},
+			err:    badParamsErr(`param "mapping": key "bad": expression does not compile`),
 		},
 		{
 			name:   "fails on the data, every failing key named",

@@ -32,21 +32,24 @@
 //	| `UnknownAction` | no | the step's action is not registered on the worker that took it |
 //	| `BadParams` | no | a param is missing or wrong; the message names it and says what to write |
 //	| `ValidationError` | no | `validate` refused the input |
-//	| `TransformError` | no | a `transform` expression does not compile or fails on the data |
+//	| `TransformError` | no | a `transform` expression fails on the data |
 //	| `HTTPError` | transport errors, timeouts, 5xx, 408, 429: yes; other 4xx: no | `http` got no usable response |
 //	| `ActionError` | yes | an action returned a Go error without a type |
 //
 // # Built-in actions
 //
 // Params are the step's literal `params:`; the step's input is its
-// `input:` mapping, or the run's input without one.
+// `input:` mapping, or the run's input without one. The params' rules
+// live in package builtin, which `validate` applies too, so a definition
+// that validates does not fail with BadParams for a rule known before the
+// run (wait's duration longer than the attempt is the one known only then).
 //
 //	| action | params | result | fails with |
 //	| --- | --- | --- | --- |
-//	| `log` | `message` (string, required); `level`: `debug`, `info` (default), `warn` or `error` | `{"message": "…"}` | `BadParams` |
+//	| `log` | `message` (string, optional: without one, the step's name is logged with its input as `input`); `level`: `debug`, `info` (default), `warn` or `error` | `{"message": "…"}` (`"step NAME"` without a message) | `BadParams` |
 //	| `wait` | `duration` (Go duration such as `1.5s`, required, above zero and shorter than the attempt's timeout) | `{"waited": "1.5s"}` | `BadParams`; stops at once when the step is cancelled |
 //	| `validate` | `schema` (a JSON Schema, draft 2020-12 by default, optional; self-contained: `$ref` only into itself) | `{"valid": true}` | `ValidationError` listing every violation with its JSON pointer (`at '/amount': got string, want number`); without a schema, only when the input is missing; `BadParams` when the schema is not one |
-//	| `transform` | `mapping` (object: output key → CEL expression over `input`, `steps`, `item`; optional) | the object of the expressions' values; without a mapping, the input unchanged | `TransformError` naming each key that fails; `BadParams` |
+//	| `transform` | `mapping` (object: output key → CEL expression over `input`, `steps`, `item`; optional) | the object of the expressions' values; without a mapping, the input unchanged | `TransformError` naming each key that fails on the data; `BadParams` for a mapping that is not an object of strings that compile |
 //	| `aggregate` | `steps` (list of step names; default: every step run so far) | `{"<step>": <its output>, …}`, plus `"input": {…}` when the input is an object | `BadParams` when a named step has no output (or a step named `input` would hide the input) |
 //	| `http` | `url` (`http://` or `https://`, required); `method` (default `GET`); `headers` (object of strings); `body` (a string is sent as is, anything else as JSON with `Content-Type: application/json`); `timeout` (Go duration, default `30s`, also bounded by the attempt's timeout) | `{"status": 200, "headers": {"Content-Type": "…"}, "body": …}`: the body parsed when the response is JSON, else text; repeated headers joined with `, ` | `HTTPError`: retryable for transport errors, timeouts, 5xx, 408 and 429 (a `Retry-After` sets the next delay); not for other 4xx or a body over 10 MiB; `BadParams` |
 //

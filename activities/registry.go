@@ -121,8 +121,8 @@ func builtins() map[string]Action {
 		"aggregate": aggregateAction,
 		"http":      httpAction,
 		"log":       logAction,
-		"transform": newTransformAction(),
-		"validate":  newValidateAction(),
+		"transform": transformAction,
+		"validate":  validateAction,
 		"wait":      waitAction,
 	}
 }

@@ -24,6 +24,8 @@ func newRun(g *globals) *cobra.Command {
 		Use:   "run FILE",
 		Short: "Start a run of a definition, and with --wait follow it to the end",
 		Long: "run checks and compiles the definition (problems are printed as validate prints them, exit 2),\n" +
+			"checks the input against the definition's input_schema when it declares one (every mismatch is\n" +
+			"listed, exit 2, nothing is started),\n" +
 			"then starts it as a StateDrivenWorkflow with the plan as a snapshot: editing the file later\n" +
 			"never changes this run. It prints the workflow ID and run ID.\n\n" +
 			"With --wait it follows the run (a progress bar on a terminal, one line per change otherwise)\n" +
@@ -57,6 +59,9 @@ func newRun(g *globals) *cobra.Command {
 					printValidation(g, v)
 				}
 				return &exitError{code: exitBadUsed, err: fmt.Errorf("%s has problems; nothing was started", args[0]), silent: g.json}
+			}
+			if err := checkInput(args[0], plan, data); err != nil {
+				return err
 			}
 			req := client.StartRequest{Plan: plan, Input: data, ID: id, TaskQueue: queue}
 			if cmd.Flags().Changed("progress-every") {
@@ -137,4 +142,30 @@ func newRun(g *globals) *cobra.Command {
 	f.DurationVar(&every, "progress-every", workflows.DefaultProgressEvery,
 		"how old the last write must be before a change of progress alone reaches the WorkflowProgress search attribute (0: every change)")
 	return cmd
+}
+
+// checkInput refuses, before anything starts, an input that does not match
+// the input_schema of the definition in file, listing every mismatch.
+func checkInput(file string, plan *definition.Plan, input map[string]any) error {
+	ps, err := plan.CheckInput(input)
+	if err != nil {
+		return badInput("%s: %v", file, err)
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		where := "the input"
+		if p.Path != "" {
+			where = "input" + p.Path
+		}
+		lines[i] = fmt.Sprintf("  %s: %s", where, p.Message)
+	}
+	noun := "problems"
+	if len(ps) == 1 {
+		noun = "problem"
+	}
+	return badInput("the input does not match the input_schema of %s, %d %s; nothing was started (give --input a JSON object that matches it):\n%s",
+		file, len(ps), noun, strings.Join(lines, "\n"))
 }

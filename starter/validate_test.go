@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,6 +37,71 @@ func TestValidateTenMistakes(t *testing.T) {
 		require.Regexp(t, `^  \.\./examples/broken/ten-mistakes\.yaml:\d+:\d+: /`, l)
 	}
 	require.Contains(t, errOut, "1 of 1 definitions have problems")
+}
+
+// TestValidateBrokenFolder runs `starter validate` over each definition of
+// examples/broken (ten-mistakes.yaml has its own test): each yields its
+// located problems, one per mistake, each naming the mistake.
+func TestValidateBrokenFolder(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		file string
+		// want holds, per problem in order, its JSON pointer and a part of
+		// its message.
+		want [][2]string
+	}{
+		{"empty-name.yaml", [][2]string{{"/steps/1/name", "the name of step 2 is empty"}}},
+		{"blank-name.yaml", [][2]string{{"/steps/1/name", "the name of step 2 is only spaces"}}},
+		{"log-message-type.yaml", [][2]string{{"/steps/0/params/message", `log param "message": want a string, got a number`}}},
+		{"log-level.yaml", [][2]string{{"/steps/0/params/level", `log param "level": "loud" is not a level`}}},
+		{"wait-zero-duration.yaml", [][2]string{{"/steps/0/params/duration", `wait param "duration": "0s" is not positive`}}},
+		{"wait-bad-duration.yaml", [][2]string{{"/steps/0/params/duration", `wait param "duration": "soon" is not a duration`}}},
+		{"wait-no-duration.yaml", [][2]string{{"/steps/0/map/params/duration", `wait param "duration": it is required`}}},
+		{"http-not-http.yaml", [][2]string{{"/steps/0/params/url", `http param "url": "ftp://example.com/report.csv" is not an absolute http:// or https:// URL`}}},
+		{"validate-schema.yaml", [][2]string{{"/steps/0/params/schema", `validate param "schema": not a valid JSON Schema: at '/required'`}}},
+		{"transform-mapping.yaml", [][2]string{{"/steps/0/params/mapping/total", `transform param "mapping": key "total": expression does not compile`}}},
+		{"aggregate-steps.yaml", [][2]string{{"/steps/1/params/steps", `aggregate param "steps": want a list of strings`}}},
+		{"hook-params.yaml", [][2]string{{"/hooks/on_enter/COMPLETE/0/params/message", `log param "message": want a string, got a list`}}},
+		{"input-schema.yaml", [][2]string{{"/input_schema", "input_schema: not a valid JSON Schema: at '/required'"}}},
+		{"unknown-field.yaml", [][2]string{{"/steps/0/retries", `unknown field "retries"`}}},
+		{"loop-and-broken-reference.yaml", [][2]string{
+			{"/steps/0/conditions/failure", `step "nowhere_at_all" is not defined`},
+			{"/steps/1/name", `steps "poll", "pause" loop with no way out`},
+		}},
+		{"loop-without-start.yaml", [][2]string{
+			{"/initial_step", `step "something_else_entirely" is not defined`},
+			{"/steps/0/name", `steps "poll", "pause" loop with no way out`},
+		}},
+	}
+	files, err := filepath.Glob("../examples/broken/*.yaml")
+	require.NoError(t, err)
+	listed := []string{"ten-mistakes.yaml"}
+	for _, tc := range cases {
+		listed = append(listed, tc.file)
+	}
+	for _, f := range files {
+		require.Contains(t, listed, filepath.Base(f), "%s has no row in this table", f)
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			file := "../examples/broken/" + tc.file
+			code, out, _ := runStarter(t, "validate", "--json", file)
+			require.Equal(t, exitBadUsed, code)
+			var got []validation
+			require.NoError(t, json.Unmarshal([]byte(out), &got))
+			require.Len(t, got, 1)
+			require.Len(t, got[0].Problems, len(tc.want), "%v", got[0].Problems)
+			for i, p := range got[0].Problems {
+				require.Equal(t, file, p.File)
+				require.Positive(t, p.Line, p.String())
+				require.Positive(t, p.Column, p.String())
+				require.Equal(t, tc.want[i][0], p.Path, p.String())
+				require.Contains(t, p.Message, tc.want[i][1])
+				require.NotEmpty(t, p.Hint, "a problem says what to do: %s", p)
+			}
+		})
+	}
 }
 
 func TestValidateJSON(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/agnivade/levenshtein"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -351,26 +350,8 @@ func fieldHint(key string, fields map[string]int) string {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	if best := closest(key, names); best != "" {
-		return fmt.Sprintf("did you mean %q?", best)
-	}
-	return "known fields here: " + strings.Join(names, ", ")
-}
-
-// closest returns the candidate nearest to s if it is near enough to be a
-// likely misspelling, else "".
-func closest(s string, candidates []string) string {
-	best, bestDist := "", 0
-	for _, c := range candidates {
-		dist := levenshtein.ComputeDistance(strings.ToLower(s), strings.ToLower(c))
-		if best == "" || dist < bestDist {
-			best, bestDist = c, dist
-		}
-	}
-	if best == "" || bestDist > max(2, len(s)/3) {
-		return ""
-	}
-	return best
+	hint, _ := suggest(key, names, "known fields here: ")
+	return hint
 }
 
 func describe(n *yaml.Node) string {

@@ -10,7 +10,10 @@ type Definition struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
 	// InitialStep is the step a run starts with.
-	InitialStep string    `yaml:"initial_step"`
+	InitialStep string `yaml:"initial_step"`
+	// InputSchema is the JSON Schema (an object, or a boolean) that a
+	// run's input must match; nil accepts any input.
+	InputSchema any       `yaml:"input_schema"`
 	Defaults    *Defaults `yaml:"defaults"`
 	Hooks       *Hooks    `yaml:"hooks"`
 	Steps       []Step    `yaml:"steps"`

@@ -367,3 +367,42 @@ func FuzzParseCompile(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckInput(t *testing.T) {
+	t.Parallel()
+	plan, err := definition.Load("../../examples/review-rollback.yaml")
+	require.NoError(t, err)
+	require.NotNil(t, plan.InputSchema)
+	cases := []struct {
+		name  string
+		input any
+		// want is each problem as "path: message", in order.
+		want []string
+	}{
+		{"matches", map[string]any{"account": "acc-1", "amount": 5.0}, nil},
+		{"no input", nil, []string{": got null, want object"}},
+		{"every missing field", map[string]any{}, []string{": missing properties 'account', 'amount'"}},
+		{"every wrong value", map[string]any{"account": 7, "amount": -1}, []string{
+			"/account: got number, want string",
+			"/amount: exclusiveMinimum: got -1, want 0",
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ps, err := plan.CheckInput(tc.input)
+			require.NoError(t, err)
+			var got []string
+			for _, p := range ps {
+				got = append(got, p.Path+": "+p.Message)
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
+
+	noSchema, err := definition.Load("../../examples/sequential.yaml")
+	require.NoError(t, err)
+	ps, err := noSchema.CheckInput(nil)
+	require.NoError(t, err)
+	require.Empty(t, ps)
+}

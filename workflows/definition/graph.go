@@ -2,94 +2,138 @@ package definition
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
 // graph checks the routes between steps as a whole (every step reachable,
-// every reachable step able to reach an end) and fills in the progress
-// estimates. It runs only on a definition whose steps are otherwise sound.
+// every reachable step able to reach an end) and, for a sound definition,
+// fills in the progress estimates.
+//
+// The checks run on whatever part of the graph resolves, whatever else is
+// wrong, so that a file with many mistakes gets them all in one pass:
+// routes that named no step were dropped and misspelt ones followed to
+// their likely target (see guess), and steps without a usable name are
+// left out. Without an initial step to start from, reachability cannot
+// be judged, but loops with no way out still can: from any step.
 func (c *compiler) graph(plan *Plan) {
+	sound := len(c.problems) == 0
+	g := newRouteGraph(plan.Steps, c.index)
+	finishes := g.finishing()
 	initial := c.guess(plan.Initial)
 	if initial == "" || c.group[initial] != "" {
-		return // reported already; there is nowhere to start from
-	}
-	sound := len(c.problems) == 0
-	idx := make(map[string]int, len(plan.Steps))
-	for i, s := range plan.Steps {
-		if _, dup := idx[s.Name]; !dup {
-			idx[s.Name] = i
+		// Reported already; there is nowhere to start from.
+		stuck := make([]bool, len(plan.Steps))
+		for i := range plan.Steps {
+			stuck[i] = !finishes[i] && plan.Steps[i].Group == ""
 		}
+		c.stuckLoops(g, stuck)
+		return
 	}
-	first := func(i int) bool { return idx[plan.Steps[i].Name] == i }
-	n := len(plan.Steps)
-	exits := make([][]int, n) // every route out of a step
-	ends := make([]bool, n)   // a route out of the step ends the run
+	start := g.index[initial]
+	reached := g.reachable(start)
+	c.unreachable(g, reached, initial)
+	if !finishes[start] {
+		c.problem("/initial_step", fmt.Sprintf("no path from the initial step %q to an end: every route loops", initial),
+			"give a step end: true, or route to a succeed or fail step")
+	}
+	stuck := make([]bool, len(plan.Steps))
 	for i := range plan.Steps {
-		s := &plan.Steps[i]
-		if s.Group != "" {
-			continue
-		}
-		add := func(name string) {
-			if j, ok := idx[name]; ok {
-				exits[i] = append(exits[i], j)
-			}
-		}
-		switch s.Kind {
-		case KindSucceed, KindFail:
-			ends[i] = true
-			continue
-		}
-		if s.Next == "" {
-			ends[i] = true
-		}
-		add(s.Next)
-		for _, ch := range s.When {
-			add(ch.Next)
-		}
-		add(s.OnFailure)
-		for _, k := range sortedKeys(s.OnError) {
-			add(s.OnError[k])
-		}
-		if s.Wait != nil {
-			add(s.Wait.OnTimeout)
-		}
-		if s.Review != nil {
-			add(s.Review.OnTimeout)
+		stuck[i] = reached[i] && !finishes[i]
+	}
+	c.stuckLoops(g, stuck)
+	if !sound || len(c.problems) > 0 {
+		return
+	}
+	g.estimate(plan, start)
+}
+
+// routeGraph is a plan's steps as a graph of their routes. Branch steps
+// have no routes of their own: they run inside their group.
+type routeGraph struct {
+	steps []PlanStep
+	index map[string]int // step name → its first step; unnamed steps left out
+	exits [][]int        // every route out of a step
+	ends  []bool         // a route out of the step ends the run
+}
+
+// newRouteGraph builds the graph of steps, whose names index maps to the
+// first step of each name.
+func newRouteGraph(steps []PlanStep, index map[string]int) *routeGraph {
+	n := len(steps)
+	g := &routeGraph{steps: steps, index: index, exits: make([][]int, n), ends: make([]bool, n)}
+	for i := range steps {
+		g.addRoutes(i)
+	}
+	return g
+}
+
+// addRoutes records every route out of step i: success, data choices,
+// failure, error types and timeouts.
+func (g *routeGraph) addRoutes(i int) {
+	s := &g.steps[i]
+	if s.Group != "" {
+		return
+	}
+	switch s.Kind {
+	case KindSucceed, KindFail:
+		g.ends[i] = true
+		return
+	}
+	if s.Next == "" {
+		g.ends[i] = true
+	}
+	add := func(name string) {
+		if j, ok := g.index[name]; ok {
+			g.exits[i] = append(g.exits[i], j)
 		}
 	}
+	add(s.Next)
+	for _, ch := range s.When {
+		add(ch.Next)
+	}
+	add(s.OnFailure)
+	for _, k := range sortedKeys(s.OnError) {
+		add(s.OnError[k])
+	}
+	if s.Wait != nil {
+		add(s.Wait.OnTimeout)
+	}
+	if s.Review != nil {
+		add(s.Review.OnTimeout)
+	}
+}
 
-	start := idx[initial]
-	reached := make([]bool, n)
+// reachable marks the steps some route leads to from start (breadth
+// first).
+func (g *routeGraph) reachable(start int) []bool {
+	reached := make([]bool, len(g.steps))
 	queue := []int{start}
 	reached[start] = true
 	for len(queue) > 0 {
 		i := queue[0]
 		queue = queue[1:]
-		for _, j := range exits[i] {
+		for _, j := range g.exits[i] {
 			if !reached[j] {
 				reached[j] = true
 				queue = append(queue, j)
 			}
 		}
 	}
-	for i, s := range plan.Steps {
-		if !reached[i] && s.Group == "" && first(i) {
-			c.problem(stepPath(i, "name"), fmt.Sprintf("step %q is never reached: no route leads to it from the initial step %q", s.Name, initial),
-				"route to it with next:, conditions: or when:, or remove it")
-		}
-	}
+	return reached
+}
 
-	// finishes[i]: some route from i reaches an end.
-	finishes := make([]bool, n)
+// finishing marks the steps from which some route reaches an end: a fixed
+// point over the exits.
+func (g *routeGraph) finishing() []bool {
+	finishes := make([]bool, len(g.steps))
 	for changed := true; changed; {
 		changed = false
-		for i := range plan.Steps {
-			if finishes[i] || plan.Steps[i].Group != "" {
+		for i := range g.steps {
+			if finishes[i] || g.steps[i].Group != "" {
 				continue
 			}
-			ok := ends[i]
-			for _, j := range exits[i] {
+			ok := g.ends[i]
+			for _, j := range g.exits[i] {
 				ok = ok || finishes[j]
 			}
 			if ok {
@@ -97,26 +141,37 @@ func (c *compiler) graph(plan *Plan) {
 			}
 		}
 	}
-	if !finishes[start] {
-		c.problem("/initial_step", fmt.Sprintf("no path from the initial step %q to an end: every route loops", initial),
-			"give a step end: true, or route to a succeed or fail step")
+	return finishes
+}
+
+// unreachable reports each step that no route leads to from the initial
+// step, once per name (a step defined twice is reported as such).
+func (c *compiler) unreachable(g *routeGraph, reached []bool, initial string) {
+	for i, s := range g.steps {
+		if first, named := g.index[s.Name]; !reached[i] && s.Group == "" && named && first == i {
+			c.problem(stepPath(i, "name"), fmt.Sprintf("step %q is never reached: no route leads to it from the initial step %q", s.Name, initial),
+				"route to it with next:, conditions: or when:, or remove it")
+		}
 	}
-	stuck := make([]bool, n)
-	for i := range plan.Steps {
-		stuck[i] = reached[i] && !finishes[i]
-	}
-	for _, loop := range loops(exits, stuck) {
+}
+
+// stuckLoops reports each loop among the stuck steps, at its first step.
+func (c *compiler) stuckLoops(g *routeGraph, stuck []bool) {
+	for _, loop := range loops(g.exits, stuck) {
 		names := make([]string, len(loop))
 		for k, i := range loop {
-			names[k] = fmt.Sprintf("%q", plan.Steps[i].Name)
+			names[k] = fmt.Sprintf("%q", g.steps[i].Name)
 		}
 		c.problem(stepPath(loop[0], "name"), fmt.Sprintf("steps %s loop with no way out", strings.Join(names, ", ")),
 			"add a when: or conditions: route that leaves the loop, or end: true")
 	}
-	if !sound || len(c.problems) > 0 {
-		return
-	}
+}
 
+// estimate fills in each step's Remaining (the weight of the longest
+// success path after it, each loop counted once) and the plan's
+// TotalSteps.
+func (g *routeGraph) estimate(plan *Plan, start int) {
+	n := len(g.steps)
 	memo := make([]int, n)
 	state := make([]uint8, n) // 0 new, 1 on the stack, 2 done
 	var remaining func(i int) int
@@ -129,17 +184,8 @@ func (c *compiler) graph(plan *Plan) {
 		}
 		state[i] = 1
 		best := 0
-		s := &plan.Steps[i]
-		succ := []string{s.Next}
-		for _, ch := range s.When {
-			succ = append(succ, ch.Next)
-		}
-		for _, name := range succ {
-			j, ok := idx[name]
-			if !ok {
-				continue
-			}
-			best = max(best, plan.Steps[j].Weight+remaining(j))
+		for _, j := range g.successors(i) {
+			best = max(best, g.steps[j].Weight+remaining(j))
 		}
 		state[i], memo[i] = 2, best
 		return best
@@ -152,65 +198,23 @@ func (c *compiler) graph(plan *Plan) {
 	plan.TotalSteps = plan.Steps[start].Weight + plan.Steps[start].Remaining
 }
 
-// loops returns the strongly connected groups of stuck steps that loop
-// (more than one step, or one that routes to itself), each in list order,
-// using Tarjan's algorithm.
-func loops(exits [][]int, in []bool) [][]int {
-	n := len(exits)
-	index := make([]int, n)
-	low := make([]int, n)
-	onStack := make([]bool, n)
-	for i := range index {
-		index[i] = -1
-	}
-	var stack []int
-	var out [][]int
-	next := 0
-	var visit func(v int)
-	visit = func(v int) {
-		index[v], low[v] = next, next
-		next++
-		stack = append(stack, v)
-		onStack[v] = true
-		for _, w := range exits[v] {
-			if !in[w] {
-				continue
-			}
-			if index[w] < 0 {
-				visit(w)
-				low[v] = min(low[v], low[w])
-			} else if onStack[w] {
-				low[v] = min(low[v], index[w])
-			}
-		}
-		if low[v] != index[v] {
-			return
-		}
-		var comp []int
-		for {
-			w := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			onStack[w] = false
-			comp = append(comp, w)
-			if w == v {
-				break
-			}
-		}
-		selfLoop := false
-		for _, w := range exits[v] {
-			selfLoop = selfLoop || w == v
-		}
-		if len(comp) > 1 || selfLoop {
-			slices.Sort(comp)
-			out = append(out, comp)
+// successors are the steps a success of step i may lead to: next, then
+// each data choice.
+func (g *routeGraph) successors(i int) []int {
+	s := &g.steps[i]
+	var out []int
+	for _, name := range append([]string{s.Next}, choiceTargets(s.When)...) {
+		if j, ok := g.index[name]; ok {
+			out = append(out, j)
 		}
 	}
-	for v := range n {
-		if in[v] && index[v] < 0 {
-			visit(v)
-		}
+	return out
+}
+
+func choiceTargets(when []Choice) []string {
+	out := make([]string, len(when))
+	for k, ch := range when {
+		out[k] = ch.Next
 	}
-	// Report loops in the order their first step appears.
-	slices.SortFunc(out, func(a, b []int) int { return a[0] - b[0] })
 	return out
 }

@@ -59,9 +59,12 @@ type Plan struct {
 	Description string `json:"description,omitempty"`
 	// Source is the file the plan was compiled from; it is not hashed, so
 	// the same definition in two places has one hash.
-	Source  string     `json:"source,omitempty"`
-	Initial string     `json:"initial"`
-	Steps   []PlanStep `json:"steps"`
+	Source  string `json:"source,omitempty"`
+	Initial string `json:"initial"`
+	// InputSchema is the definition's input_schema: the JSON Schema a
+	// run's input must match (see CheckInput); nil accepts any input.
+	InputSchema any        `json:"input_schema,omitempty"`
+	Steps       []PlanStep `json:"steps"`
 	// OnEnter and OnExit are the hooks per state name.
 	OnEnter map[string][]Action `json:"on_enter,omitempty"`
 	OnExit  map[string][]Action `json:"on_exit,omitempty"`
