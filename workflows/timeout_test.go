@@ -281,3 +281,56 @@ func indexWhere(h []statemachine.Record, ok func(statemachine.Record) bool) int 
 	}
 	return -1
 }
+
+// A timeout that falls while the run is paused is taken when the run
+// resumes: the timer keeps workflow time, the pause only holds the move.
+func TestTimeoutWhilePaused(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, step, held string
+		state            statemachine.State
+		reason           string
+	}{
+		{"wait", "  - name: held\n    wait: {signal: confirmed, timeout: 2h, on_timeout: late}\n", "held",
+			statemachine.Waiting, "step held failed: Timeout: no confirmed signal within 2h0m0s"},
+		{"review", "  - name: approve\n    type: review\n    review: {timeout: 2h, on_timeout: late}\n", "approve",
+			statemachine.Review, "step approve failed: Timeout: no decision within 2h0m0s"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			plan := compileYAML(t, "workflow_id: paused-timeout\ninitial_step: "+c.held+"\nsteps:\n"+c.step+
+				"    next: done\n  - name: done\n    type: succeed\n  - name: late\n    action: log\n    params: {message: late}\n")
+			env := newTestEnv(t)
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalPause, workflows.Reason{Reason: "hold on"}) }, time.Hour)
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalResume, workflows.Reason{Reason: "go on"}) }, 3*time.Hour)
+			env.ExecuteWorkflow(workflows.WorkflowType, workflows.NewInput(plan, nil))
+			require.True(t, env.IsWorkflowCompleted())
+			var res workflows.Result
+			require.NoError(t, env.GetWorkflowResult(&res))
+			require.Equal(t, statemachine.Complete, res.State)
+
+			h := envHistory(t, env)
+			requireContiguous(t, h)
+			start := h[0].At
+			type move struct {
+				From, To statemachine.State
+				Step     string
+				Event    statemachine.Event
+				Reason   string
+				After    time.Duration
+			}
+			var moves []move
+			for _, r := range h {
+				moves = append(moves, move{r.From, r.To, r.Step, r.Event, r.Reason, r.At.Sub(start)})
+			}
+			require.Equal(t, []move{
+				{statemachine.Initial, c.state, c.held, statemachine.EventStart, "", 0},
+				{c.state, statemachine.Paused, c.held, statemachine.EventPause, "hold on", time.Hour},
+				{statemachine.Paused, c.state, c.held, statemachine.EventResume, "go on", 3 * time.Hour},
+				{c.state, statemachine.Processing, "late", statemachine.EventStep, c.reason, 3 * time.Hour},
+				{statemachine.Processing, statemachine.Processing, "late", statemachine.EventStepCompleted, "", 3 * time.Hour},
+				{statemachine.Processing, statemachine.Complete, "late", statemachine.EventComplete, "", 3 * time.Hour},
+			}, moves)
+		})
+	}
+}
