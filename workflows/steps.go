@@ -50,6 +50,22 @@ func (r *run) mapping(s *definition.PlanStep, item any) (any, *failure) {
 	if len(s.Input) == 0 {
 		return r.inputData(), nil
 	}
+	return r.evalInput(s, item)
+}
+
+// itemInput is the input of one item of a map step: its input mapping,
+// which sees the item, or the item itself. A map step never sends the
+// run's whole input with every item: a map over thousands of items of a
+// large input would send it thousands of times.
+func (r *run) itemInput(s *definition.PlanStep, item any) (any, *failure) {
+	if len(s.Input) == 0 {
+		return item, nil
+	}
+	return r.evalInput(s, item)
+}
+
+// evalInput evaluates the step's input mapping.
+func (r *run) evalInput(s *definition.PlanStep, item any) (any, *failure) {
 	out := make(map[string]any, len(s.Input))
 	for _, k := range sortedKeys(s.Input) {
 		v, err := r.program(s.Input[k], expression.Any).Eval(r.vars(nil, item))
@@ -126,7 +142,7 @@ func (r *run) activityItem(ctx workflow.Context, s *definition.PlanStep, action,
 	if action == AggregateAction {
 		steps = r.steps
 	}
-	f := workflow.ExecuteActivity(actx, activities.RunStepName, activities.StepInput{
+	in := activities.StepInput{
 		WorkflowID: info.WorkflowExecution.ID,
 		RunID:      info.WorkflowExecution.RunID,
 		Definition: r.plan.Name,
@@ -137,8 +153,14 @@ func (r *run) activityItem(ctx workflow.Context, s *definition.PlanStep, action,
 		Steps:      steps,
 		Item:       item,
 		Index:      index,
-	})
-	return pending{future: f}
+	}
+	// Over the limit, the server would refuse the workflow task that
+	// schedules the activity, again and again: fail the step instead.
+	if f := checkPayload(fmt.Sprintf("the input of step %s", s.Name), in,
+		"pass the step less data (an input: mapping that picks what it needs)"); f != nil {
+		return pending{fail: f}
+	}
+	return pending{future: workflow.ExecuteActivity(actx, activities.RunStepName, in)}
 }
 
 // branch is one arm of a parallel step.
@@ -279,6 +301,11 @@ func (r *run) mapStep(ctx workflow.Context, s *definition.PlanStep) (any, *failu
 	start := func(i int, in any) {
 		inFlight++
 		p := r.activityItem(ctx, s, s.Map.Action, s.Map.Specialist, s.Map.Params, in, items[i], i)
+		if p.fail != nil {
+			inFlight--
+			first = &failure{Type: p.fail.Type, Message: fmt.Sprintf("item %d: %s", i, p.fail.Message)}
+			return
+		}
 		sel.AddFuture(p.future, func(fut workflow.Future) {
 			inFlight--
 			out, f := pending{future: fut}.get(ctx)
@@ -291,7 +318,7 @@ func (r *run) mapStep(ctx workflow.Context, s *definition.PlanStep) (any, *failu
 	}
 	for {
 		for first == nil && next < len(items) && inFlight < s.Map.Concurrency {
-			in, f := r.mapping(s, items[next])
+			in, f := r.itemInput(s, items[next])
 			if f != nil {
 				first = f
 				break

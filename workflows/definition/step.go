@@ -42,7 +42,7 @@ func (c *compiler) fieldsOfKind(i int, k Kind) (retryable bool) {
 	s := &c.def.Steps[i]
 	c.only(i, k, KindAction, "compensate", s.Compensate != nil)
 	c.only(i, k, KindAction, "parallel_with", len(s.ParallelWith) > 0)
-	c.only(i, k, KindAction, "input", len(s.Input) > 0 && k != KindWorkflow)
+	c.only(i, k, KindAction, "input", len(s.Input) > 0 && k != KindWorkflow && k != KindMap)
 	c.only(i, k, KindAction, "params", len(s.Params) > 0 && k != KindWorkflow)
 	c.only(i, k, KindFail, "error", s.Error != "")
 	if s.OnBranchFailure != "" && k != KindParallel && len(s.ParallelWith) == 0 {
