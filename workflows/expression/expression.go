@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/interpreter"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -51,16 +52,41 @@ func (k Kind) String() string {
 }
 
 // Limits bound what one expression may cost, so a definition cannot stall a
-// workflow task: the source length, the parser's nesting and the evaluation
-// cost (CEL's abstract cost units).
+// workflow task or fill the worker's memory. All of them are counted, never
+// timed, so an evaluation stops at the same point on every replay.
 const (
+	// MaxSourceLength is the longest expression accepted, in bytes.
 	MaxSourceLength = 4096
-	MaxNesting      = 32
-	MaxCost         = 1_000_000
+	// MaxNesting is the parser's limit on nested calls, lists and maps.
+	MaxNesting = 32
+	// MaxCost is the evaluation budget in CEL's abstract cost units, with
+	// what an operation builds or walks charged by its size (see builtCost):
+	// one unit per list element or string byte built, per value compared.
+	MaxCost = 1_000_000
+	// MaxResultBytes bounds the JSON size of a result: Temporal's payload
+	// limit (2 MB), so a value read whole from one payload passes through,
+	// while a result no payload could carry stops before it is copied out.
+	MaxResultBytes = 2 << 20
 )
 
 // ErrCompile matches every compile error from Compile.
 var ErrCompile = errors.New("expression does not compile")
+
+// ErrLimit matches every evaluation error caused by a limit: the cost budget
+// (MaxCost) or the result size (MaxResultBytes). Such an error is a property
+// of the expression and its data, so retrying the same evaluation fails the
+// same way.
+var ErrLimit = errors.New("expression exceeds a limit")
+
+// programOptions bound every evaluation; see cost.go for why CEL's own cost
+// tracking is not enough. InterruptCheckFrequency only matters to callers
+// that pass a context, which workflow code does not.
+var programOptions = []cel.ProgramOption{
+	cel.CostTracking(builtCost{}),
+	cel.CostLimit(MaxCost),
+	cel.CustomDecoratorV2(guardWalks),
+	cel.InterruptCheckFrequency(100),
+}
 
 // Program is a compiled expression, ready to evaluate any number of times.
 type Program struct {
@@ -116,7 +142,7 @@ func (e *Env) Compile(src string, kind Kind) (*Program, error) {
 			return nil, fmt.Errorf("%w: the items of a map step must be a list, but this yields %s", ErrCompile, out)
 		}
 	}
-	prg, err := e.env.Program(ast, cel.CostLimit(MaxCost), cel.InterruptCheckFrequency(100))
+	prg, err := e.env.Program(ast, programOptions...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrCompile, oneLine(err.Error()))
 	}
@@ -143,7 +169,14 @@ func (p *Program) Eval(v Vars) (any, error) {
 		"input": v.Input, "steps": steps, "result": v.Result, "item": v.Item,
 	})
 	if err != nil {
+		var cancelled interpreter.EvalCancelledError
+		if errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded {
+			return nil, fmt.Errorf("evaluate %q: %w: cost limit of %d units reached (lists and strings count by their size)", p.source, ErrLimit, MaxCost)
+		}
 		return nil, fmt.Errorf("evaluate %q: %w", p.source, err)
+	}
+	if n, ok := jsonSize(out, MaxResultBytes); !ok {
+		return nil, fmt.Errorf("evaluate %q: %w: its result is over %d bytes as JSON (counted %d before stopping)", p.source, ErrLimit, MaxResultBytes, n)
 	}
 	native, err := out.ConvertToNative(jsonValueType)
 	if err != nil {

@@ -1,0 +1,185 @@
+package expression
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/cel-go/cel"
+	"github.com/stretchr/testify/require"
+)
+
+// doubling returns an expression of depth n that doubles seed n times, each
+// level reading the previous one twice: [[seed]].map(a0, [a0+a0].map(a1, …)).
+func doubling(seed string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s].map(a0, ", seed)
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "[a%d + a%d].map(a%d, ", i-1, i-1, i)
+	}
+	fmt.Fprintf(&b, "a%d + a%d", n-1, n-1)
+	b.WriteString(strings.Repeat(")", n))
+	return b.String()
+}
+
+// sharing returns an expression that multiplies a list tenfold per level by
+// writing the previous level ten times in a list literal: no + at all.
+func sharing(n int) string {
+	var b strings.Builder
+	b.WriteString("[[1]].map(a0, ")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "[[%s]].map(a%d, ", strings.TrimSuffix(strings.Repeat(fmt.Sprintf("a%d, ", i-1), 10), ", "), i)
+	}
+	fmt.Fprintf(&b, "[%s]", strings.TrimSuffix(strings.Repeat(fmt.Sprintf("a%d, ", n-1), 10), ", "))
+	b.WriteString(strings.Repeat(")", n))
+	return b.String()
+}
+
+// bytesAllocated is what f allocates on the heap. Tests that call it are not
+// parallel: other goroutines' allocations would count too.
+func bytesAllocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+func TestBombsStopAtTheLimitWithBoundedMemory(t *testing.T) {
+	env, err := NewEnv()
+	require.NoError(t, err)
+	big := make([]any, 1000)
+	for i := range big {
+		big[i] = float64(i)
+	}
+	vars := Vars{Input: map[string]any{"l": big, "s": strings.Repeat("x", 1000)}}
+	cases := []struct {
+		name string
+		src  string
+		kind Kind
+	}{
+		{"list doubling, mapping", doubling("[1]", 24), Any},
+		{"list doubling, condition", doubling("[1]", 24) + " == []", Bool},
+		{"list doubling, size", doubling("[1]", 24) + ".size() > 0", Bool},
+		{"string doubling", doubling("'ab'", 24), Any},
+		{"string doubling from input", doubling("input.s", 24), Any},
+		{"list doubling from input", doubling("input.l", 24), Any},
+		{"shared literals, mapping", sharing(8), Any},
+		{"shared literals, compared", sharing(8) + " == " + sharing(8), Bool},
+		{"shared literals, in", "dyn([1]) in " + sharing(8), Bool},
+		{"range-like construction", "input.l.map(a, input.l.map(b, a + b))", Any},
+		{"nested comprehension filter", "input.l.map(a, input.l.filter(b, b > a)).size() > 0", Bool},
+		{"repeated input", "input.l.map(a, input.l)", Any},
+		{"repeated input compared", "input.l.map(a, input.l) == input.l.map(a, input.l)", Bool},
+		{"concat in a loop", "input.l.map(a, input.l + [a]).size() > 0", Bool},
+		{"string concat in a loop", "input.l.map(a, input.s + input.s).size() > 0", Bool},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.LessOrEqual(t, len(tc.src), MaxSourceLength)
+			prg, err := env.Compile(tc.src, tc.kind)
+			require.NoError(t, err)
+			var evalErr error
+			alloc := bytesAllocated(func() { _, evalErr = prg.Eval(vars) })
+			require.ErrorIs(t, evalErr, ErrLimit)
+			t.Logf("%d bytes allocated: %v", alloc, evalErr)
+			require.Less(t, alloc, uint64(64<<20), "allocated %d bytes before stopping", alloc)
+		})
+	}
+}
+
+func TestNormalExpressionsStayWellUnderTheLimits(t *testing.T) {
+	t.Parallel()
+	env, err := NewEnv()
+	require.NoError(t, err)
+	vars := benchVars()
+	for _, bc := range benchCases {
+		prg, err := env.Compile(bc.src, bc.kind)
+		require.NoError(t, err, bc.src)
+		_, err = prg.Eval(vars)
+		require.NoError(t, err, bc.src)
+	}
+	// A result as large as a payload can be passes through whole.
+	items := make([]any, 20_000)
+	for i := range items {
+		items[i] = map[string]any{"id": fmt.Sprintf("item-%05d", i), "amount": float64(i), "ok": true}
+	}
+	prg, err := env.Compile("input.items", List)
+	require.NoError(t, err)
+	got, err := prg.Eval(Vars{Input: map[string]any{"items": items}})
+	require.NoError(t, err)
+	require.Len(t, got, 20_000)
+}
+
+func TestResultSizeIsBounded(t *testing.T) {
+	t.Parallel()
+	env, err := NewEnv()
+	require.NoError(t, err)
+	prg, err := env.Compile("[input.s, input.s, input.s]", Any)
+	require.NoError(t, err)
+	_, err = prg.Eval(Vars{Input: map[string]any{"s": strings.Repeat("x", MaxResultBytes/2)}})
+	require.ErrorIs(t, err, ErrLimit)
+	require.ErrorContains(t, err, "result is over")
+}
+
+var benchCases = []struct {
+	name string
+	src  string
+	kind Kind
+}{
+	{"condition", "steps.validate.score > 0.8 && input.amount >= 100.0", Bool},
+	{"mapping", "{'total': input.amount * 2.0, 'customer': input.customer, 'tags': input.tags}", Any},
+	{"string", "'order-' + input.id + '-' + input.customer.name", Any},
+	{"items", "input.items.map(x, x.id)", List},
+	{"filter", "input.items.filter(x, x.amount > 50.0).size() > 3", Bool},
+	{"membership", "'b' in input.tags && input.customer == steps.validate.customer", Bool},
+}
+
+func benchVars() Vars {
+	items := make([]any, 100)
+	for i := range items {
+		items[i] = map[string]any{"id": fmt.Sprintf("item-%d", i), "amount": float64(i)}
+	}
+	customer := map[string]any{"name": "Ada", "tier": "gold"}
+	return Vars{
+		Input: map[string]any{"amount": 120.0, "id": "A17", "tags": []any{"a", "b"}, "customer": customer, "items": items},
+		Steps: map[string]any{"validate": map[string]any{"score": 0.9, "customer": map[string]any{"name": "Ada", "tier": "gold"}}},
+	}
+}
+
+// BenchmarkEval compares, in one run, the bounded evaluation with what
+// Compile and Eval did before it (CEL's own cost limit, no result check).
+func BenchmarkEval(b *testing.B) {
+	env, err := NewEnv()
+	require.NoError(b, err)
+	vars := benchVars()
+	for _, bc := range benchCases {
+		prg, err := env.Compile(bc.src, bc.kind)
+		require.NoError(b, err)
+		ast, iss := env.env.Compile(bc.src)
+		require.NoError(b, iss.Err())
+		plain, err := env.env.Program(ast, cel.CostLimit(MaxCost), cel.InterruptCheckFrequency(100))
+		require.NoError(b, err)
+		activation := map[string]any{"input": vars.Input, "steps": vars.Steps, "result": nil, "item": nil}
+		b.Run(bc.name+"/before", func(b *testing.B) {
+			for b.Loop() {
+				out, _, err := plain.Eval(activation)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := out.ConvertToNative(jsonValueType); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(bc.name+"/bounded", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := prg.Eval(vars); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
