@@ -1,12 +1,14 @@
 package expression
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
 	"github.com/stretchr/testify/require"
 )
 
@@ -162,10 +164,11 @@ func BenchmarkEval(b *testing.B) {
 		require.NoError(b, iss.Err())
 		plain, err := env.env.Program(ast, cel.CostLimit(MaxCost), cel.InterruptCheckFrequency(100))
 		require.NoError(b, err)
-		activation := map[string]any{"input": vars.Input, "steps": vars.Steps, "result": nil, "item": nil}
 		b.Run(bc.name+"/before", func(b *testing.B) {
 			for b.Loop() {
-				out, _, err := plain.Eval(activation)
+				out, _, err := plain.Eval(map[string]any{
+					"input": vars.Input, "steps": vars.Steps, "result": vars.Result, "item": vars.Item,
+				})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -182,4 +185,19 @@ func BenchmarkEval(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestJSONSizeMatchesEncoding(t *testing.T) {
+	t.Parallel()
+	v := map[string]any{
+		"amount": 120.5, "n": 3.0, "tags": []any{"a", "bc"}, "empty": []any{},
+		"none": nil, "ok": true, "nested": map[string]any{"x": []any{1.0, map[string]any{}}},
+	}
+	want, err := json.Marshal(v)
+	require.NoError(t, err)
+	got, ok := jsonSize(types.DefaultTypeAdapter.NativeToValue(v), len(want))
+	require.True(t, ok)
+	require.Equal(t, len(want), got)
+	_, ok = jsonSize(types.DefaultTypeAdapter.NativeToValue(v), len(want)-1)
+	require.False(t, ok)
 }

@@ -25,28 +25,36 @@ type builtCost struct{}
 
 // CallCost implements interpreter.ActualCostEstimator.
 func (builtCost) CallCost(function, _ string, args []ref.Val, _ ref.Val) *uint64 {
+	if len(args) != 2 {
+		return nil // CEL's own estimate
+	}
 	var cost uint64
 	switch function {
 	case operators.Add:
-		if len(args) != 2 {
-			return nil
-		}
 		cost = addCost(args[0], args[1])
 	case operators.Equals, operators.NotEquals:
-		if len(args) != 2 {
-			return nil
-		}
 		cost = compareCost(args[0], args[1])
 	case operators.In:
-		if len(args) != 2 {
-			return nil
-		}
 		cost = inCost(args[0], args[1])
 	default:
-		return nil // CEL's own estimate
+		return nil
 	}
-	return &cost
+	if cost < uint64(len(smallCosts)) {
+		return &smallCosts[cost] // the common case, without an allocation per call
+	}
+	charged := cost
+	return &charged
 }
+
+// smallCosts holds the costs most calls have, each at its own index, so
+// that CallCost can return a pointer without allocating; CEL only reads
+// through it.
+var smallCosts = func() (c [256]uint64) {
+	for i := range c {
+		c[i] = uint64(i)
+	}
+	return c
+}()
 
 // addCost charges a concatenation by the size of its result: one unit per
 // element of a list, per byte of a string. The exception is the hidden
@@ -124,34 +132,70 @@ func listLen(v ref.Val) uint64 {
 // countValues counts the values in v, containers and their elements alike,
 // and stops as soon as the count passes limit, so that measuring a value
 // costs no more than the limit, however large (or however shared, as
-// [a, a, a] with a a large list is) the value is.
+// [a, a, a] with a a large list is) the value is. Past the limit it returns
+// exactly limit+1, whatever order maps are walked in.
 func countValues(v ref.Val, limit uint64) (uint64, bool) {
-	var n uint64
-	var walk func(ref.Val) bool
-	walk = func(v ref.Val) bool {
-		n++
-		if n > limit {
-			return false
+	c := counter{limit: limit}
+	ok := c.walk(v)
+	return c.n, ok
+}
+
+type counter struct {
+	n, limit uint64
+}
+
+func (c *counter) walk(v ref.Val) bool {
+	switch v := v.(type) {
+	case traits.Lister:
+		if native, ok := v.Value().([]any); ok {
+			return c.walkNative(native) // data as decoded from JSON, unwrapped
 		}
-		switch c := v.(type) {
-		case traits.Lister:
-			for it := c.Iterator(); it.HasNext() == types.True; {
-				if !walk(it.Next()) {
-					return false
-				}
-			}
-		case traits.Mapper:
-			for it := c.Iterator(); it.HasNext() == types.True; {
-				k := it.Next()
-				if !walk(c.Get(k)) {
-					return false
-				}
-			}
+	case traits.Mapper:
+		if native, ok := v.Value().(map[string]any); ok {
+			return c.walkNative(native)
 		}
-		return true
 	}
-	ok := walk(v)
-	return n, ok
+	c.n++
+	if c.n > c.limit {
+		return false
+	}
+	switch v := v.(type) {
+	case traits.Lister:
+		for it := v.Iterator(); it.HasNext() == types.True; {
+			if !c.walk(it.Next()) {
+				return false
+			}
+		}
+	case traits.Mapper:
+		for it := v.Iterator(); it.HasNext() == types.True; {
+			if !c.walk(v.Get(it.Next())) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (c *counter) walkNative(v any) bool {
+	c.n++
+	if c.n > c.limit {
+		return false
+	}
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			if !c.walkNative(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for _, e := range v { // the count does not depend on the order
+			if !c.walkNative(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // guardWalks is the interpreter decorator that measures the operands of ==,
@@ -166,7 +210,8 @@ func guardWalks(i interpreter.InterpretableV2) (interpreter.InterpretableV2, err
 	}
 	switch call.Function() {
 	case operators.Equals, operators.NotEquals, operators.In:
-		return &guardedCall{InterpretableCall: call}, nil
+		args := call.Args()
+		return &guardedCall{InterpretableCall: call, lhs: args[0], rhs: args[1]}, nil
 	}
 	return i, nil
 }
@@ -175,6 +220,7 @@ func guardWalks(i interpreter.InterpretableV2) (interpreter.InterpretableV2, err
 // operator with the same semantics as CEL's own evalEq, evalNe and `in`.
 type guardedCall struct {
 	interpreter.InterpretableCall
+	lhs, rhs interpreter.InterpretableV2 // Args() allocates on every call
 }
 
 // Eval implements interpreter.Interpretable.
@@ -184,12 +230,11 @@ func (g *guardedCall) Eval(vars interpreter.Activation) ref.Val {
 
 // Exec implements interpreter.InterpretableV2.
 func (g *guardedCall) Exec(frame *interpreter.ExecutionFrame) ref.Val {
-	args := g.Args()
-	lhs := args[0].Exec(frame)
+	lhs := g.lhs.Exec(frame)
 	if types.IsError(lhs) {
 		return lhs
 	}
-	rhs := args[1].Exec(frame)
+	rhs := g.rhs.Exec(frame)
 	if types.IsError(rhs) {
 		return rhs
 	}

@@ -175,8 +175,10 @@ func (p *Program) Eval(v Vars) (any, error) {
 		}
 		return nil, fmt.Errorf("evaluate %q: %w", p.source, err)
 	}
-	if n, ok := jsonSize(out, MaxResultBytes); !ok {
-		return nil, fmt.Errorf("evaluate %q: %w: its result is over %d bytes as JSON (counted %d before stopping)", p.source, ErrLimit, MaxResultBytes, n)
+	if _, ok := jsonSize(out, MaxResultBytes); !ok {
+		// Not the count reached: where the walk stops depends on the order
+		// of map iteration, and this message may be recorded in history.
+		return nil, fmt.Errorf("evaluate %q: %w: its result is over %d bytes as JSON", p.source, ErrLimit, MaxResultBytes)
 	}
 	native, err := out.ConvertToNative(jsonValueType)
 	if err != nil {
