@@ -85,6 +85,7 @@ var programOptions = []cel.ProgramOption{
 	cel.CostTracking(builtCost{}),
 	cel.CostLimit(MaxCost),
 	cel.CustomDecoratorV2(guardWalks),
+	cel.CustomDecoratorV2(mixNumbers),
 	cel.InterruptCheckFrequency(100),
 }
 
@@ -103,14 +104,15 @@ type Env struct {
 
 // NewEnv builds the environment with the variables listed in the package doc.
 func NewEnv() (*Env, error) {
-	env, err := cel.NewEnv(
+	opts := []cel.EnvOption{
 		cel.Variable("input", cel.DynType),
 		cel.Variable("steps", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("result", cel.DynType),
 		cel.Variable("item", cel.DynType),
 		cel.ParserRecursionLimit(MaxNesting),
 		cel.ParserExpressionSizeLimit(MaxSourceLength),
-	)
+	}
+	env, err := cel.NewEnv(append(opts, numericOptions()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("build expression environment: %w", err)
 	}
