@@ -91,9 +91,11 @@ var programOptions = []cel.ProgramOption{
 
 // Program is a compiled expression, ready to evaluate any number of times.
 type Program struct {
-	source string
-	kind   Kind
-	prg    cel.Program
+	source   string
+	kind     Kind
+	prg      cel.Program
+	stepRefs []string // see StepRefs
+	allSteps bool
 }
 
 // Env is the shared CEL environment. Building it is the expensive part, so
@@ -148,7 +150,8 @@ func (e *Env) Compile(src string, kind Kind) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrCompile, oneLine(err.Error()))
 	}
-	return &Program{source: src, kind: kind, prg: prg}, nil
+	names, all := stepRefs(ast.NativeRep().Expr())
+	return &Program{source: src, kind: kind, prg: prg, stepRefs: names, allSteps: all}, nil
 }
 
 // Vars are the values an expression sees; nil fields are null.
