@@ -1,15 +1,3 @@
-// Package expression compiles and evaluates the expressions of a workflow
-// definition: data conditions (`when`), input mappings and the item lists of
-// map steps. Expressions are CEL (github.com/google/cel-go): sandboxed, side
-// effect free, deterministic (CEL has no clock and no randomness), and
-// cost-limited at evaluation, which is what workflow code needs.
-//
-// Every expression sees the same variables:
-//
-//	input   the run's input data
-//	steps   the outputs of the steps run so far, by step name
-//	result  the output of the step being routed (conditions only; null elsewhere)
-//	item    the current element (inside a map step; null elsewhere)
 package expression
 
 import (
@@ -40,6 +28,7 @@ const (
 	List
 )
 
+// String returns the kind as messages name it: any, bool or list.
 func (k Kind) String() string {
 	switch k {
 	case Bool:
@@ -78,9 +67,10 @@ var ErrCompile = errors.New("expression does not compile")
 // same way.
 var ErrLimit = errors.New("expression exceeds a limit")
 
-// programOptions bound every evaluation; see cost.go for why CEL's own cost
-// tracking is not enough. InterruptCheckFrequency only matters to callers
-// that pass a context, which workflow code does not.
+// programOptions bound every evaluation (see the package doc for why CEL's
+// own cost tracking is not enough) and let ints mix with doubles (numbers.go).
+// InterruptCheckFrequency only matters to callers that pass a context, which
+// workflow code does not.
 var programOptions = []cel.ProgramOption{
 	cel.CostTracking(builtCost{}),
 	cel.CostLimit(MaxCost),
