@@ -35,7 +35,7 @@ func newTransformAction() Action {
 		return p, nil
 	}
 
-	return func(_ context.Context, in StepInput) (any, error) {
+	return func(ctx context.Context, in StepInput) (any, error) {
 		mapping, ok, err := objectParam(in.Params, "mapping")
 		if err != nil {
 			return nil, err
@@ -58,7 +58,12 @@ func newTransformAction() Action {
 				problems = append(problems, fmt.Sprintf("key %q: %v", key, err))
 				continue
 			}
-			v, err := p.Eval(vars)
+			// EvalContext: an activity may stop on its deadline or on
+			// cancellation; the counted limits apply as in workflow code.
+			v, err := p.EvalContext(ctx, vars)
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr // cancelled or timed out: Temporal decides, not a bad mapping
+			}
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("key %q: %v", key, err))
 				continue

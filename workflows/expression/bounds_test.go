@@ -1,6 +1,7 @@
 package expression
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -200,4 +201,24 @@ func TestJSONSizeMatchesEncoding(t *testing.T) {
 	require.Equal(t, len(want), got)
 	_, ok = jsonSize(types.DefaultTypeAdapter.NativeToValue(v), len(want)-1)
 	require.False(t, ok)
+}
+
+func TestEvalContextStopsWhenTheContextIsDone(t *testing.T) {
+	t.Parallel()
+	env, err := NewEnv()
+	require.NoError(t, err)
+	prg, err := env.Compile("input.l.map(a, input.l.map(b, a + b)).size() > 0", Bool)
+	require.NoError(t, err)
+	l := make([]any, 100)
+	for i := range l {
+		l[i] = float64(i)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = prg.EvalContext(ctx, Vars{Input: map[string]any{"l": l}})
+	require.ErrorIs(t, err, context.Canceled)
+
+	got, err := prg.EvalContext(t.Context(), Vars{Input: map[string]any{"l": l}})
+	require.NoError(t, err)
+	require.Equal(t, true, got)
 }

@@ -1,6 +1,7 @@
 package expression
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -156,17 +158,38 @@ type Vars struct {
 // (map[string]any, []any, string, float64, bool, nil) and the result is
 // converted back to that shape.
 func (p *Program) Eval(v Vars) (any, error) {
+	return p.eval(nil, v)
+}
+
+// EvalContext is Eval for activities, which may use the clock: it also stops,
+// with an error that matches ctx.Err() through errors.Is, once ctx is done
+// (checked every 100 iterations of map, filter, all and exists). Workflow code
+// calls Eval: the counted limits already bound it, and a deadline would not
+// stop at the same point on replay.
+func (p *Program) EvalContext(ctx context.Context, v Vars) (any, error) {
+	return p.eval(ctx, v)
+}
+
+func (p *Program) eval(ctx context.Context, v Vars) (any, error) {
 	steps := v.Steps
 	if steps == nil {
 		steps = map[string]any{}
 	}
-	out, _, err := p.prg.Eval(map[string]any{
-		"input": v.Input, "steps": steps, "result": v.Result, "item": v.Item,
-	})
+	vars := map[string]any{"input": v.Input, "steps": steps, "result": v.Result, "item": v.Item}
+	var out ref.Val
+	var err error
+	if ctx == nil {
+		out, _, err = p.prg.Eval(vars)
+	} else {
+		out, _, err = p.prg.ContextEval(ctx, vars)
+	}
 	if err != nil {
 		var cancelled interpreter.EvalCancelledError
-		if errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded {
+		switch {
+		case errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded:
 			return nil, fmt.Errorf("evaluate %q: %w: cost limit of %d units reached (lists and strings count by their size)", p.source, ErrLimit, MaxCost)
+		case ctx != nil && ctx.Err() != nil:
+			return nil, fmt.Errorf("evaluate %q: stopped: %w", p.source, ctx.Err())
 		}
 		return nil, fmt.Errorf("evaluate %q: %w", p.source, err)
 	}
