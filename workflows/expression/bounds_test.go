@@ -57,7 +57,7 @@ func TestBombsStopAtTheLimitWithBoundedMemory(t *testing.T) {
 	for i := range big {
 		big[i] = float64(i)
 	}
-	vars := Vars{Input: map[string]any{"l": big, "s": strings.Repeat("x", 1000)}}
+	vars := Vars{Input: map[string]any{"l": big, "s": strings.Repeat("x", 1000), "long": strings.Repeat("(x|xx)", 20_000)}}
 	cases := []struct {
 		name string
 		src  string
@@ -78,6 +78,7 @@ func TestBombsStopAtTheLimitWithBoundedMemory(t *testing.T) {
 		{"repeated input compared", "input.l.map(a, input.l) == input.l.map(a, input.l)", Bool},
 		{"concat in a loop", "input.l.map(a, input.l + [a]).size() > 0", Bool},
 		{"string concat in a loop", "input.l.map(a, input.s + input.s).size() > 0", Bool},
+		{"match of a long pattern", "input.long.matches(input.long)", Bool},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,6 +139,7 @@ var benchCases = []struct {
 	{"items", "input.items.map(x, x.id)", List},
 	{"filter", "input.items.filter(x, x.amount > 50.0).size() > 3", Bool},
 	{"membership", "'b' in input.tags && input.customer == steps.validate.customer", Bool},
+	{"regex", "input.id.matches('^A[0-9]+$')", Bool},
 }
 
 func benchVars() Vars {
@@ -221,4 +223,45 @@ func TestEvalContextStopsWhenTheContextIsDone(t *testing.T) {
 	got, err := prg.EvalContext(t.Context(), Vars{Input: map[string]any{"l": l}})
 	require.NoError(t, err)
 	require.Equal(t, true, got)
+}
+
+func TestGuardedOperatorsKeepCELSemantics(t *testing.T) {
+	t.Parallel()
+	env, err := NewEnv()
+	require.NoError(t, err)
+	vars := Vars{Input: map[string]any{"m": map[string]any{"a": 1.0, "b": []any{"x"}}, "l": []any{1.0, "x"}}}
+	cases := []struct {
+		src  string
+		want any
+		err  string
+	}{
+		{"[1, 2] == [1, 2]", true, ""},
+		{"[1, 2] != [1, 3]", true, ""},
+		{"input.m == {'a': 1.0, 'b': ['x']}", true, ""},
+		{"input.m != {'a': 1.0, 'b': ['y']}", true, ""},
+		{"input.m == {'a': 1}", false, ""},
+		{"input.l == [1, 'x']", true, ""},
+		{"2 in [1, 2]", true, ""},
+		{"'a' in input.m", true, ""},
+		{"['x'] in [input.m.b]", true, ""},
+		{"'z' in input.l", false, ""},
+		{"'abc'.matches('^a.c$')", true, ""},
+		{"matches('abc', 'd')", false, ""},
+		{"input.missing == 1", nil, "no such key"},
+		{"1 in input.missing", nil, "no such key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.src, func(t *testing.T) {
+			t.Parallel()
+			prg, err := env.Compile(tc.src, Any)
+			require.NoError(t, err)
+			got, err := prg.Eval(vars)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
 }

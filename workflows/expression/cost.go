@@ -2,6 +2,7 @@ package expression
 
 import (
 	"github.com/google/cel-go/common/operators"
+	"github.com/google/cel-go/common/overloads"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
@@ -105,6 +106,20 @@ func inCost(elem, container ref.Val) uint64 {
 	return n
 }
 
+// matchCost is CEL's own charge for matches() (string length times a
+// quarter of the pattern's), which CEL only applies once the match has run:
+// with both from the data, one match could take hours.
+func matchCost(s, pattern ref.Val) uint64 {
+	str, ok1 := s.(types.String)
+	re, ok2 := pattern.(types.String)
+	if !ok1 || !ok2 {
+		return 1
+	}
+	strCost := (uint64(len(str)) + 10) / 10
+	reCost := (uint64(len(re)) + 3) / 4
+	return strCost * reCost
+}
+
 // deepCompare reports whether comparing lhs and rhs walks into them.
 func deepCompare(lhs, rhs ref.Val) bool {
 	ls, lok := lhs.(traits.Sizer)
@@ -200,7 +215,8 @@ func (c *counter) walkNative(v any) bool {
 
 // guardWalks is the interpreter decorator that measures the operands of ==,
 // != and `in` before they are compared, and stops the evaluation when the
-// comparison would visit more than MaxCost values. The cost tracker charges
+// comparison would visit more than MaxCost values; likewise matches() when
+// its string and pattern would cost more than MaxCost. The cost tracker charges
 // only after an operation returns, so without this one comparison of two
 // cheaply built, widely shared lists could run for minutes.
 func guardWalks(i interpreter.InterpretableV2) (interpreter.InterpretableV2, error) {
@@ -209,7 +225,7 @@ func guardWalks(i interpreter.InterpretableV2) (interpreter.InterpretableV2, err
 		return i, nil
 	}
 	switch call.Function() {
-	case operators.Equals, operators.NotEquals, operators.In:
+	case operators.Equals, operators.NotEquals, operators.In, overloads.Matches:
 		args := call.Args()
 		return &guardedCall{InterpretableCall: call, lhs: args[0], rhs: args[1]}, nil
 	}
@@ -255,6 +271,15 @@ func (g *guardedCall) Exec(frame *interpreter.ExecutionFrame) ref.Val {
 			return tooCostly()
 		}
 		return types.Bool(types.Equal(lhs, rhs) != types.True)
+	case overloads.Matches:
+		m, ok := lhs.(traits.Matcher)
+		if !ok {
+			return types.MaybeNoSuchOverloadErr(lhs)
+		}
+		if matchCost(lhs, rhs) > MaxCost {
+			return tooCostly() // before the pattern is even compiled
+		}
+		return m.Match(rhs)
 	default: // operators.In
 		c, ok := rhs.(traits.Container)
 		if !ok {
