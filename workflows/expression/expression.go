@@ -94,6 +94,10 @@ type Program struct {
 // one is made per process and reused.
 type Env struct {
 	env *cel.Env
+	// plain is env without the int/double mixing. The mixed overloads make
+	// dyn + int a dyn (int or double), which would let a condition such as
+	// steps.a.count + 1 pass the check; plain still calls it an int.
+	plain *cel.Env
 }
 
 // NewEnv builds the environment with the variables listed in the package doc.
@@ -106,11 +110,15 @@ func NewEnv() (*Env, error) {
 		cel.ParserRecursionLimit(MaxNesting),
 		cel.ParserExpressionSizeLimit(MaxSourceLength),
 	}
-	env, err := cel.NewEnv(append(opts, numericOptions()...)...)
+	plain, err := cel.NewEnv(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("build expression environment: %w", err)
 	}
-	return &Env{env: env}, nil
+	env, err := plain.Extend(numericOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("build expression environment: %w", err)
+	}
+	return &Env{env: env, plain: plain}, nil
 }
 
 // Compile parses and type-checks src. An expression whose type is known to
@@ -127,7 +135,7 @@ func (e *Env) Compile(src string, kind Kind) (*Program, error) {
 	if iss != nil && iss.Err() != nil {
 		return nil, fmt.Errorf("%w: %s", ErrCompile, oneLine(iss.Err().Error()))
 	}
-	out := ast.OutputType()
+	out := e.outputType(ast, kind)
 	switch kind {
 	case Bool:
 		if !out.IsExactType(types.BoolType) && !out.IsExactType(types.DynType) {
@@ -144,6 +152,20 @@ func (e *Env) Compile(src string, kind Kind) (*Program, error) {
 	}
 	names, all := stepRefs(ast.NativeRep().Expr())
 	return &Program{source: src, kind: kind, prg: prg, stepRefs: names, allSteps: all}, nil
+}
+
+// outputType is the type the checker gives the expression, as precise as it
+// can be: for Bool and List, where the type decides whether the expression
+// is refused, the type without int/double mixing when that one is known.
+func (e *Env) outputType(checked *cel.Ast, kind Kind) *cel.Type {
+	out := checked.OutputType()
+	if kind == Any || !out.IsExactType(types.DynType) {
+		return out
+	}
+	if plain, iss := e.plain.Compile(checked.Source().Content()); iss.Err() == nil {
+		return plain.OutputType()
+	}
+	return out
 }
 
 // Vars are the values an expression sees; nil fields are null.

@@ -79,3 +79,18 @@ func TestMixedNumbersTypeCheck(t *testing.T) {
 	_, err = env.Compile("'a' + 1", Any)
 	require.ErrorIs(t, err, ErrCompile, "strings and numbers still do not mix")
 }
+
+func TestMixingDoesNotHideANumberWhereABoolIsNeeded(t *testing.T) {
+	t.Parallel()
+	env, err := NewEnv()
+	require.NoError(t, err)
+	_, err = env.Compile("steps.analyze.score + 1", Bool)
+	require.ErrorIs(t, err, ErrCompile)
+	require.ErrorContains(t, err, "must be true or false, but this yields int")
+	_, err = env.Compile("input.amount * 2", List)
+	require.ErrorContains(t, err, "must be a list, but this yields int")
+	_, err = env.Compile("size(input.tags) * 1.5", Bool)
+	require.ErrorContains(t, err, "must be true or false, but this yields double")
+	_, err = env.Compile("input.amount + 1 > 100", Bool)
+	require.NoError(t, err)
+}
