@@ -13,7 +13,7 @@ import (
 // steps and item, and returns the object of their values. The mapping's
 // rules (an object of strings that compile) are builtin's, checked by
 // validate too; compiled programs are cached there by source.
-func transformAction(_ context.Context, in StepInput) (any, error) {
+func transformAction(ctx context.Context, in StepInput) (any, error) {
 	if in.Params["mapping"] == nil {
 		return in.Input, nil
 	}
@@ -27,7 +27,12 @@ func transformAction(_ context.Context, in StepInput) (any, error) {
 	// Keys are sorted, so the message lists the same keys in the same
 	// order on every attempt.
 	for _, key := range p.Keys {
-		v, err := p.Programs[key].Eval(vars)
+		// EvalContext: an activity may stop on its deadline or on
+		// cancellation; the counted limits apply as in workflow code.
+		v, err := p.Programs[key].EvalContext(ctx, vars)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr // cancelled or timed out: Temporal decides, not a bad mapping
+		}
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("key %q: %v", key, err))
 			continue

@@ -1,18 +1,7 @@
-// Package expression compiles and evaluates the expressions of a workflow
-// definition: data conditions (`when`), input mappings and the item lists of
-// map steps. Expressions are CEL (github.com/google/cel-go): sandboxed, side
-// effect free, deterministic (CEL has no clock and no randomness), and
-// cost-limited at evaluation, which is what workflow code needs.
-//
-// Every expression sees the same variables:
-//
-//	input   the run's input data
-//	steps   the outputs of the steps run so far, by step name
-//	result  the output of the step being routed (conditions only; null elsewhere)
-//	item    the current element (inside a map step; null elsewhere)
 package expression
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -20,6 +9,8 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/interpreter"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -39,6 +30,7 @@ const (
 	List
 )
 
+// String returns the kind as messages name it: any, bool or list.
 func (k Kind) String() string {
 	switch k {
 	case Bool:
@@ -51,44 +43,82 @@ func (k Kind) String() string {
 }
 
 // Limits bound what one expression may cost, so a definition cannot stall a
-// workflow task: the source length, the parser's nesting and the evaluation
-// cost (CEL's abstract cost units).
+// workflow task or fill the worker's memory. All of them are counted, never
+// timed, so an evaluation stops at the same point on every replay.
 const (
+	// MaxSourceLength is the longest expression accepted, in bytes.
 	MaxSourceLength = 4096
-	MaxNesting      = 32
-	MaxCost         = 1_000_000
+	// MaxNesting is the parser's limit on nested calls, lists and maps.
+	MaxNesting = 32
+	// MaxCost is the evaluation budget in CEL's abstract cost units, with
+	// what an operation builds or walks charged by its size (see builtCost):
+	// one unit per list element or string byte built, per value compared.
+	MaxCost = 1_000_000
+	// MaxResultBytes bounds the JSON size of a result: Temporal's payload
+	// limit (2 MB), so a value read whole from one payload passes through,
+	// while a result no payload could carry stops before it is copied out.
+	MaxResultBytes = 2 << 20
 )
 
 // ErrCompile matches every compile error from Compile.
 var ErrCompile = errors.New("expression does not compile")
 
+// ErrLimit matches every evaluation error caused by a limit: the cost budget
+// (MaxCost) or the result size (MaxResultBytes). Such an error is a property
+// of the expression and its data, so retrying the same evaluation fails the
+// same way.
+var ErrLimit = errors.New("expression exceeds a limit")
+
+// programOptions bound every evaluation (see the package doc for why CEL's
+// own cost tracking is not enough) and let ints mix with doubles (numbers.go).
+// InterruptCheckFrequency only matters to callers that pass a context, which
+// workflow code does not.
+var programOptions = []cel.ProgramOption{
+	cel.CostTracking(builtCost{}),
+	cel.CostLimit(MaxCost),
+	cel.CustomDecoratorV2(guardWalks),
+	cel.CustomDecoratorV2(mixNumbers),
+	cel.InterruptCheckFrequency(100),
+}
+
 // Program is a compiled expression, ready to evaluate any number of times.
 type Program struct {
-	source string
-	kind   Kind
-	prg    cel.Program
+	source   string
+	kind     Kind
+	prg      cel.Program
+	stepRefs []string // see StepRefs
+	allSteps bool
 }
 
 // Env is the shared CEL environment. Building it is the expensive part, so
 // one is made per process and reused.
 type Env struct {
 	env *cel.Env
+	// plain is env without the int/double mixing. The mixed overloads make
+	// dyn + int a dyn (int or double), which would let a condition such as
+	// steps.a.count + 1 pass the check; plain still calls it an int.
+	plain *cel.Env
 }
 
 // NewEnv builds the environment with the variables listed in the package doc.
 func NewEnv() (*Env, error) {
-	env, err := cel.NewEnv(
+	opts := []cel.EnvOption{
 		cel.Variable("input", cel.DynType),
 		cel.Variable("steps", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("result", cel.DynType),
 		cel.Variable("item", cel.DynType),
 		cel.ParserRecursionLimit(MaxNesting),
 		cel.ParserExpressionSizeLimit(MaxSourceLength),
-	)
+	}
+	plain, err := cel.NewEnv(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("build expression environment: %w", err)
 	}
-	return &Env{env: env}, nil
+	env, err := plain.Extend(numericOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("build expression environment: %w", err)
+	}
+	return &Env{env: env, plain: plain}, nil
 }
 
 // Compile parses and type-checks src. An expression whose type is known to
@@ -105,7 +135,7 @@ func (e *Env) Compile(src string, kind Kind) (*Program, error) {
 	if iss != nil && iss.Err() != nil {
 		return nil, fmt.Errorf("%w: %s", ErrCompile, oneLine(iss.Err().Error()))
 	}
-	out := ast.OutputType()
+	out := e.outputType(ast, kind)
 	switch kind {
 	case Bool:
 		if !out.IsExactType(types.BoolType) && !out.IsExactType(types.DynType) {
@@ -116,11 +146,26 @@ func (e *Env) Compile(src string, kind Kind) (*Program, error) {
 			return nil, fmt.Errorf("%w: the items of a map step must be a list, but this yields %s", ErrCompile, out)
 		}
 	}
-	prg, err := e.env.Program(ast, cel.CostLimit(MaxCost), cel.InterruptCheckFrequency(100))
+	prg, err := e.env.Program(ast, programOptions...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrCompile, oneLine(err.Error()))
 	}
-	return &Program{source: src, kind: kind, prg: prg}, nil
+	names, all := stepRefs(ast.NativeRep().Expr())
+	return &Program{source: src, kind: kind, prg: prg, stepRefs: names, allSteps: all}, nil
+}
+
+// outputType is the type the checker gives the expression, as precise as it
+// can be: for Bool and List, where the type decides whether the expression
+// is refused, the type without int/double mixing when that one is known.
+func (e *Env) outputType(checked *cel.Ast, kind Kind) *cel.Type {
+	out := checked.OutputType()
+	if kind == Any || !out.IsExactType(types.DynType) {
+		return out
+	}
+	if plain, iss := e.plain.Compile(checked.Source().Content()); iss.Err() == nil {
+		return plain.OutputType()
+	}
+	return out
 }
 
 // Vars are the values an expression sees; nil fields are null.
@@ -135,15 +180,45 @@ type Vars struct {
 // (map[string]any, []any, string, float64, bool, nil) and the result is
 // converted back to that shape.
 func (p *Program) Eval(v Vars) (any, error) {
+	return p.eval(nil, v)
+}
+
+// EvalContext is Eval for activities, which may use the clock: it also stops,
+// with an error that matches ctx.Err() through errors.Is, once ctx is done
+// (checked every 100 iterations of map, filter, all and exists). Workflow code
+// calls Eval: the counted limits already bound it, and a deadline would not
+// stop at the same point on replay.
+func (p *Program) EvalContext(ctx context.Context, v Vars) (any, error) {
+	return p.eval(ctx, v)
+}
+
+func (p *Program) eval(ctx context.Context, v Vars) (any, error) {
 	steps := v.Steps
 	if steps == nil {
 		steps = map[string]any{}
 	}
-	out, _, err := p.prg.Eval(map[string]any{
-		"input": v.Input, "steps": steps, "result": v.Result, "item": v.Item,
-	})
+	vars := map[string]any{"input": v.Input, "steps": steps, "result": v.Result, "item": v.Item}
+	var out ref.Val
+	var err error
+	if ctx == nil {
+		out, _, err = p.prg.Eval(vars)
+	} else {
+		out, _, err = p.prg.ContextEval(ctx, vars)
+	}
 	if err != nil {
+		var cancelled interpreter.EvalCancelledError
+		switch {
+		case errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded:
+			return nil, fmt.Errorf("evaluate %q: %w: cost limit of %d units reached (lists and strings count by their size)", p.source, ErrLimit, MaxCost)
+		case ctx != nil && ctx.Err() != nil:
+			return nil, fmt.Errorf("evaluate %q: stopped: %w", p.source, ctx.Err())
+		}
 		return nil, fmt.Errorf("evaluate %q: %w", p.source, err)
+	}
+	if _, ok := jsonSize(out, MaxResultBytes); !ok {
+		// Not the count reached: where the walk stops depends on the order
+		// of map iteration, and this message may be recorded in history.
+		return nil, fmt.Errorf("evaluate %q: %w: its result is over %d bytes as JSON", p.source, ErrLimit, MaxResultBytes)
 	}
 	native, err := out.ConvertToNative(jsonValueType)
 	if err != nil {
