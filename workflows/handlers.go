@@ -14,6 +14,7 @@ import (
 // Register registers the interpreter workflow on w under WorkflowType.
 func Register(w worker.WorkflowRegistry) {
 	w.RegisterWorkflowWithOptions(StateDriven, workflow.RegisterOptions{Name: WorkflowType})
+	w.RegisterWorkflowWithOptions(MapBatch, workflow.RegisterOptions{Name: MapBatchWorkflowType})
 }
 
 // handlers installs the queries, the signal loop and the updates. Queries

@@ -2,9 +2,11 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -101,4 +103,99 @@ steps:
 		require.Equal(t, map[int]any{0: tc.want[0], 1: tc.want[1], 2: tc.want[2]}, seen, tc.name)
 		mu.Unlock()
 	}
+}
+
+// A map over 20,000 items runs them in child workflows of MapBatchSize,
+// so neither the run's history nor a batch's grows with the items.
+func TestMapOverTwentyThousandItems(t *testing.T) {
+	t.Parallel()
+	const n = 20_000
+	b := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	t.Cleanup(cancel)
+	b.ctx = ctx
+	b.reg.MustRegister("square", func(ctx context.Context, in activities.StepInput) (any, error) {
+		x, _ := in.Input.(float64)
+		return x * x, nil
+	})
+	b.startWorker()
+	plan := b.plan(`
+workflow_id: many-items
+initial_step: each
+steps:
+  - name: each
+    map: {items: input.list, action: square, concurrency: 50}
+`)
+	list := make([]any, n)
+	for i := range list {
+		list[i] = i
+	}
+	run := b.start(plan, map[string]any{"list": list})
+	var res workflows.Result
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, statemachine.Complete, res.State)
+	out := res.Steps["each"].([]any)
+	require.Len(t, out, n)
+	for i, v := range out {
+		require.InDelta(t, float64(i*i), v, 0, "item %d", i)
+	}
+
+	parent := b.events(run.GetID(), "")
+	batches := 0
+	for _, ev := range parent {
+		if ev.GetStartChildWorkflowExecutionInitiatedEventAttributes() != nil {
+			batches++
+		}
+	}
+	require.Equal(t, n/workflows.MapBatchSize, batches)
+	largestBatch := 0
+	for off := 0; off < n; off += workflows.MapBatchSize {
+		largestBatch = max(largestBatch, len(b.events(fmt.Sprintf("%s/each/items-%d", run.GetID(), off), "")))
+	}
+	t.Logf("%d items: the run's history has %d events, the largest batch's %d", n, len(parent), largestBatch)
+	require.Less(t, len(parent), 1000)
+	require.Less(t, largestBatch, 10*workflows.MapBatchSize)
+}
+
+// Every expression sees what the README says it sees, in every place an
+// expression can stand: when (input, steps, result), input mappings
+// (input, steps, item), map items (input, steps) and the transform
+// action's mapping (input, steps, item), with integers mixing with the
+// doubles JSON numbers arrive as.
+func TestExpressionsSeeTheirVariables(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startWorker()
+	plan := b.plan(`
+workflow_id: vars
+initial_step: first
+steps:
+  - name: first
+    action: transform
+    params: {mapping: {n: "input.start + 1", tag: "input.tag"}}
+    when:
+      - if: "result.n == 2 && input.tag == 't' && steps.first.n == 2"
+        next: each
+    next: wrong
+  - name: each
+    map: {items: "[steps.first.n, input.start]", action: transform, params: {mapping: {item: "item", x: "input.x", prev: "steps.first.n", tag: "input.tag"}}}
+    input: {x: "item * 10", tag: "input.tag + '!'", prev: "steps.first.n"}
+    next: last
+  - name: last
+    action: transform
+    input: {plus: "steps.each[0].x + 1"}
+    params: {mapping: {sum: "steps.each[0].item + steps.each[1].item", plus: "input.plus", first: "steps.first.n"}}
+    next: done
+  - {name: done, type: succeed}
+  - {name: wrong, type: fail, error: "the condition did not hold"}
+`)
+	var res workflows.Result
+	require.NoError(t, b.start(plan, map[string]any{"start": 1, "tag": "t"}).Get(b.ctx, &res))
+	require.Equal(t, statemachine.Complete, res.State)
+	require.Equal(t, map[string]any{"n": 2.0, "tag": "t"}, res.Steps["first"])
+	require.Equal(t, []any{
+		map[string]any{"item": 2.0, "x": 20.0, "prev": 2.0, "tag": "t!"},
+		map[string]any{"item": 1.0, "x": 10.0, "prev": 2.0, "tag": "t!"},
+	}, res.Steps["each"])
+	require.Equal(t, map[string]any{"sum": 3.0, "plus": 21.0, "first": 2.0}, res.Steps["last"])
 }

@@ -62,6 +62,8 @@ type run struct {
 
 	pub publisher // what the Web UI was last shown
 
+	origin *workflow.Execution // the run a map batch works for; nil otherwise
+
 	paused    bool
 	cancelled *string // the reason, once a cancel signal arrived
 	review    *decision
@@ -145,20 +147,10 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 // compile compiles every expression of the plan once, so a step never
 // pays for it and a bad plan is refused before anything runs.
 func (r *run) compile() error {
-	env, err := expressions()
-	if err != nil {
-		return err
-	}
 	add := func(src string, kind expression.Kind) error {
-		key := kind.String() + ":" + src
-		if _, ok := r.progs[key]; ok {
-			return nil
-		}
-		p, err := env.Compile(src, kind)
-		if err != nil {
+		if _, err := r.programFor(src, kind); err != nil {
 			return fmt.Errorf("expression %q: %w", src, err)
 		}
-		r.progs[key] = p
 		return nil
 	}
 	for _, s := range r.plan.Steps {
@@ -183,6 +175,29 @@ func (r *run) compile() error {
 
 func (r *run) program(src string, kind expression.Kind) *expression.Program {
 	return r.progs[kind.String()+":"+src]
+}
+
+// programFor returns the compiled expression, compiling it on first use:
+// for expressions the plan holds in params (a transform's mapping), which
+// compile only evaluates in the activity but the run reads for StepRefs.
+func (r *run) programFor(src string, kind expression.Kind) (*expression.Program, error) {
+	key := kind.String() + ":" + src
+	if p, ok := r.progs[key]; ok {
+		return p, nil
+	}
+	env, err := expressions()
+	if err != nil {
+		return nil, err
+	}
+	p, err := env.Compile(src, kind)
+	if err != nil {
+		return nil, err
+	}
+	if r.progs == nil {
+		r.progs = map[string]*expression.Program{}
+	}
+	r.progs[key] = p
+	return p, nil
 }
 
 // hookFuncs turns the plan's hooks into machine hooks that queue the hook

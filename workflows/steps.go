@@ -124,6 +124,48 @@ func (r *run) activityOptions(ctx workflow.Context, s *definition.PlanStep, acti
 	return ao
 }
 
+// TransformAction is the built-in action whose mapping may read earlier
+// outputs (`steps.<name>`): its input carries those its mapping names.
+const TransformAction = "transform"
+
+// stepsFor is the earlier outputs an action call carries: every one for
+// aggregate, those a transform mapping reads (all of them when it reads
+// steps by a computed name), none for any other action, so an activity's
+// input does not grow with the run.
+func (r *run) stepsFor(action string, params map[string]any) map[string]any {
+	switch action {
+	case AggregateAction:
+		return r.steps
+	case TransformAction:
+	default:
+		return nil
+	}
+	mapping, _ := params["mapping"].(map[string]any)
+	var names []string
+	for _, key := range sortedKeys(mapping) {
+		src, _ := mapping[key].(string)
+		p, err := r.programFor(src, expression.Any)
+		if err != nil {
+			return nil // the action reports the bad mapping itself
+		}
+		refs, all := p.StepRefs()
+		if all {
+			return r.steps
+		}
+		names = append(names, refs...)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(names))
+	for _, n := range names {
+		if v, ok := r.steps[n]; ok {
+			out[n] = v
+		}
+	}
+	return out
+}
+
 // AggregateAction is the built-in action that merges earlier outputs: the
 // only one whose input carries them (activities.StepInput.Steps).
 const AggregateAction = "aggregate"
@@ -136,15 +178,12 @@ func (r *run) activity(ctx workflow.Context, s *definition.PlanStep, action, spe
 // activityItem starts RunStep for one action call; map steps pass the
 // item and its index.
 func (r *run) activityItem(ctx workflow.Context, s *definition.PlanStep, action, specialist string, params map[string]any, input, item any, index int) pending {
-	info := workflow.GetInfo(ctx)
+	exec := r.execution(ctx)
 	actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, s, action, specialist))
-	var steps map[string]any
-	if action == AggregateAction {
-		steps = r.steps
-	}
+	steps := r.stepsFor(action, params)
 	in := activities.StepInput{
-		WorkflowID: info.WorkflowExecution.ID,
-		RunID:      info.WorkflowExecution.RunID,
+		WorkflowID: exec.ID,
+		RunID:      exec.RunID,
 		Definition: r.plan.Name,
 		Step:       s.Name,
 		Action:     action,
@@ -287,54 +326,68 @@ func removeName(names []string, name string) []string {
 }
 
 // mapStep runs the step's action once per item, at most Concurrency at a
-// time, and returns the outputs in the items' order.
+// time, and returns the outputs in the items' order. A run with a history
+// window runs more than MapBatchSize items in batches, each in a child
+// workflow, so that no history grows with the number of items.
 func (r *run) mapStep(ctx workflow.Context, s *definition.PlanStep) (any, *failure) {
 	raw, err := r.program(s.Map.Items, expression.List).Eval(r.vars(nil, nil))
 	if err != nil {
 		return nil, &failure{Type: ErrTypeExpression, Message: "map items: " + err.Error()}
 	}
 	items, _ := raw.([]any)
+	if r.in.HistoryWindow > 0 && len(items) > MapBatchSize {
+		return r.mapBatches(ctx, s, items)
+	}
+	results, f := r.mapItems(ctx, s, items, 0, func(i int) (any, *failure) { return r.itemInput(s, items[i]) })
+	if f != nil {
+		return nil, f
+	}
+	return results, nil
+}
+
+// mapItems runs the map step's action for items (the step's items from
+// offset on), at most Concurrency at a time; input gives the input of
+// item i. The first failure starts no more items; those running finish.
+func (r *run) mapItems(ctx workflow.Context, s *definition.PlanStep, items []any, offset int, input func(i int) (any, *failure)) ([]any, *failure) {
 	results := make([]any, len(items))
 	sel := workflow.NewSelector(ctx)
 	var first *failure
-	inFlight, next := 0, 0
-	start := func(i int, in any) {
-		inFlight++
-		p := r.activityItem(ctx, s, s.Map.Action, s.Map.Specialist, s.Map.Params, in, items[i], i)
-		if p.fail != nil {
-			inFlight--
-			first = &failure{Type: p.fail.Type, Message: fmt.Sprintf("item %d: %s", i, p.fail.Message)}
-			return
+	fail := func(i int, f *failure) {
+		if first == nil {
+			first = &failure{Type: f.Type, Message: fmt.Sprintf("item %d: %s", offset+i, f.Message)}
 		}
-		sel.AddFuture(p.future, func(fut workflow.Future) {
-			inFlight--
-			out, f := pending{future: fut}.get(ctx)
-			if f != nil && first == nil {
-				// Start no more items; the ones running finish first.
-				first = &failure{Type: f.Type, Message: fmt.Sprintf("item %d: %s", i, f.Message)}
-			}
-			results[i] = out
-		})
 	}
+	inFlight, next := 0, 0
 	for {
 		for first == nil && next < len(items) && inFlight < s.Map.Concurrency {
-			in, f := r.itemInput(s, items[next])
+			i := next
+			next++
+			in, f := input(i)
 			if f != nil {
-				first = f
+				fail(i, f)
 				break
 			}
-			start(next, in)
-			next++
+			p := r.activityItem(ctx, s, s.Map.Action, s.Map.Specialist, s.Map.Params, in, items[i], offset+i)
+			if p.fail != nil {
+				fail(i, p.fail)
+				break
+			}
+			inFlight++
+			sel.AddFuture(p.future, func(fut workflow.Future) {
+				inFlight--
+				out, f := pending{future: fut}.get(ctx)
+				if f != nil {
+					fail(i, f)
+				}
+				results[i] = out
+			})
 		}
 		if inFlight == 0 {
 			break
 		}
 		sel.Select(ctx)
 	}
-	if first != nil {
-		return nil, first
-	}
-	return results, nil
+	return results, first
 }
 
 // child runs a sub-workflow step as a child workflow of this run.
