@@ -93,8 +93,11 @@ func (c *compiler) errorCondition(path, key string, k Kind) bool {
 		return false
 	}
 	switch {
-	case k == KindWait || k == KindReview:
-		c.problem(path, fmt.Sprintf("condition %q: %s steps have no error types, only success and failure", key, k), "remove it")
+	case k == KindWait && key != "Timeout":
+		c.problem(path, fmt.Sprintf("condition %q: a wait step fails only with Timeout (a signal that did not come in time)", key), "use Timeout or failure")
+		return false
+	case k == KindReview && key != "Rejected":
+		c.problem(path, fmt.Sprintf("condition %q: a review step fails only with Rejected (a rejection, or a timeout without on_timeout)", key), "use Rejected or failure")
 		return false
 	case !errorTypePattern.MatchString(key):
 		c.problem(path, fmt.Sprintf("condition %q is not an outcome or an error type", key), "use success, failure, or an error type name like ValidationError")
