@@ -1,6 +1,7 @@
 package definition
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -31,7 +32,29 @@ func Compile(doc *Document, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if size, err := plan.size(); err != nil {
+		return nil, err
+	} else if size > MaxPlanBytes {
+		c.problem("", fmt.Sprintf("the compiled plan is %d bytes, over the %d a run can carry: every run's input holds its plan (sub-workflows included), and Temporal refuses a payload over 2 MB", size, MaxPlanBytes),
+			"make the definition smaller: fewer or shorter steps, params and expressions")
+		return nil, c.problems.sorted()
+	}
 	return plan, nil
+}
+
+// MaxPlanBytes is the largest compiled plan (as JSON) a definition may
+// have. A run's input carries its plan and its data, and crosses
+// continue-as-new with its state; Temporal refuses a payload over 2 MB, so
+// the plan gets half of it and leaves the rest to the rest.
+const MaxPlanBytes = 1 << 20
+
+// size is the plan's size as JSON, as it travels in a run's input.
+func (p *Plan) size() (int, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return 0, fmt.Errorf("encode the plan: %w", err)
+	}
+	return len(b), nil
 }
 
 // compiler holds what one Compile learns as it goes: the problems so far,

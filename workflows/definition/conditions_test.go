@@ -1,6 +1,8 @@
 package definition_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,4 +38,23 @@ func TestWaitAndReviewErrorConditions(t *testing.T) {
 			require.Equal(t, "done", s.OnError[tt.routed])
 		})
 	}
+}
+
+// A definition whose plan would not fit in a run's input is refused by
+// validate, not by the server at the start.
+func TestPlanTooLargeIsRefused(t *testing.T) {
+	t.Parallel()
+	var def strings.Builder
+	def.WriteString("workflow_id: huge\ninitial_step: s0\nsteps:\n")
+	for i := range 10_000 {
+		fmt.Fprintf(&def, "  - {name: s%d, action: log, params: {message: \"step %d of a definition far too long to carry\"}}\n", i, i)
+	}
+	doc, err := definition.Parse("huge.yaml", []byte(def.String()))
+	require.NoError(t, err)
+	_, err = definition.Compile(doc, definition.Options{})
+	var ps definition.Problems
+	require.ErrorAs(t, err, &ps)
+	require.Len(t, ps, 1)
+	require.Contains(t, ps[0].String(), "huge.yaml:1:1")
+	require.Contains(t, ps[0].String(), "the compiled plan is")
 }
