@@ -199,3 +199,37 @@ steps:
 	}, res.Steps["each"])
 	require.Equal(t, map[string]any{"sum": 3.0, "plus": 21.0, "first": 2.0}, res.Steps["last"])
 }
+
+// A map just over MapBatchSize runs in batches too, with its input
+// mapping evaluated by the run; its histories are replay fixtures.
+func TestMapBatchesWithAnInputMapping(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.reg.MustRegister("echo", func(ctx context.Context, in activities.StepInput) (any, error) {
+		return in.Input, nil
+	})
+	b.startWorker()
+	plan := b.plan(`
+workflow_id: batches
+initial_step: each
+steps:
+  - name: each
+    map: {items: input.list, action: echo, concurrency: 20}
+    input: {x: "item + input.base"}
+`)
+	n := workflows.MapBatchSize + 3
+	list := make([]any, n)
+	for i := range list {
+		list[i] = i
+	}
+	run := b.start(plan, map[string]any{"list": list, "base": 1000})
+	var res workflows.Result
+	require.NoError(t, run.Get(b.ctx, &res))
+	out := res.Steps["each"].([]any)
+	require.Len(t, out, n)
+	for i, v := range out {
+		require.Equal(t, map[string]any{"x": float64(1000 + i)}, v)
+	}
+	b.record("map-batches", run.GetID(), "")
+	b.record("map-batch-last", fmt.Sprintf("%s/each/items-%d", run.GetID(), workflows.MapBatchSize), "")
+}

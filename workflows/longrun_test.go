@@ -189,6 +189,9 @@ steps:
 	require.LessOrEqual(t, len(in.Carry.Machine.Checkpoints), 4)
 	require.Greater(t, in.Carry.Machine.CompletedCount, 50)
 
+	b.record("window-first-run", run.GetID(), runs[len(runs)-1].runID)
+	b.record("window-last-run", run.GetID(), runs[0].runID)
+
 	h := b.history(run)
 	require.Equal(t, uint64(len(h)), h[len(h)-1].Seq-h[0].Seq+1, "the query answers the kept records, contiguous")
 	require.Greater(t, h[0].Seq, uint64(1))

@@ -83,6 +83,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			require.NoError(t, err)
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(workflows.StateDriven, workflow.RegisterOptions{Name: workflows.WorkflowType})
+			replayer.RegisterWorkflowWithOptions(workflows.MapBatch, workflow.RegisterOptions{Name: workflows.MapBatchWorkflowType})
 			require.NoError(t, replayer.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: id},
 			}))
