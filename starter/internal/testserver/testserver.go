@@ -76,7 +76,9 @@ func ID(t testing.TB) string {
 }
 
 // Worker runs the real workflow and step runner on queue (and the step
-// runner on each specialist queue of queue) until the test ends.
+// runner on each specialist queue of queue) until the test ends. It
+// returns once the server lists the workers' pollers, as the starter's
+// checks for a worker read them.
 func Worker(t testing.TB, queue string, specialists ...string) {
 	t.Helper()
 	runner := activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{})
@@ -84,9 +86,21 @@ func Worker(t testing.TB, queue string, specialists ...string) {
 		workflows.Register(w)
 		runner.Register(w)
 	})
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
 	for _, s := range specialists {
-		start(t, activities.SpecialistQueue(queue, s), func(w worker.Worker) { runner.Register(w) })
+		q := activities.SpecialistQueue(queue, s)
+		start(t, q, func(w worker.Worker) { runner.Register(w) })
+		awaitPollers(t, q, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
 	}
+}
+
+func awaitPollers(t testing.TB, queue string, kind enumspb.TaskQueueType) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := Client(t).DescribeTaskQueue(context.Background(), queue, kind)
+		return err == nil && len(resp.GetPollers()) > 0
+	}, time.Minute, 10*time.Millisecond, "no %s poller on %s", kind, queue)
 }
 
 // BrokenWorker runs, on queue, a workflow registered as
