@@ -114,6 +114,7 @@ func BrokenWorker(t testing.TB, queue, message string) {
 			panic(message)
 		}, workflow.RegisterOptions{Name: workflows.WorkflowType})
 	})
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 }
 
 func start(t testing.TB, queue string, register func(worker.Worker)) {
