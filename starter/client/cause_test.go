@@ -8,12 +8,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/temporal"
+	"go.temporal.io/server/temporaltest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -23,7 +28,7 @@ import (
 // Each cause below is real: a port where nothing listens, a TLS server
 // met without TLS, a plain server met with TLS, a certificate nobody
 // signed, a listener that never answers, a namespace the in-process
-// server does not have. What the user reads is checked as a whole, so a
+// server does not have, API keys a server with an authorizer refuses. What the user reads is checked as a whole, so a
 // change of wording is a change of this file.
 
 func TestCauseConnectionRefused(t *testing.T) {
@@ -137,4 +142,65 @@ func tlsServer(t *testing.T) string {
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(srv.Stop)
 	return l.Addr().String()
+}
+
+// A server that checks API keys, as a self-hosted one with an authorizer
+// does: a key it does not know and a key without rights in the namespace
+// are both refused with PermissionDenied. It is an in-process server of
+// its own, since the authorizer applies to every caller.
+func TestCauseCredentials(t *testing.T) {
+	t.Parallel()
+	ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseServerOptions(
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return keyMapper{} }),
+		temporal.WithAuthorizer(keyAuthorizer{}),
+	))
+	addr, ns := ts.GetFrontendHostPort(), ts.GetDefaultNamespace()
+	for _, tc := range []struct {
+		key  string
+		want string
+	}{
+		{"not-a-key", "Temporal at " + addr + " refused the request (Request unauthorized.): the API key in TEMPORAL_API_KEY is not valid there, " +
+			"or grants no access to namespace " + ns + "; check the key and its rights"},
+		{"reader-elsewhere", "Temporal at " + addr + " refused the request (Request unauthorized.): the API key in TEMPORAL_API_KEY is not valid there, " +
+			"or grants no access to namespace " + ns + "; check the key and its rights"},
+	} {
+		e := noFile(t, env{"TEMPORAL_API_KEY": tc.key, "TEMPORAL_TLS": "false"})
+		c, err := Dial(context.Background(), Config{Address: addr, Namespace: ns, Env: e})
+		if err == nil {
+			_, err = c.Describe(context.Background(), "order-42")
+			c.Close()
+		}
+		require.ErrorIs(t, err, ErrDenied, tc.key)
+		require.Equal(t, tc.want, err.Error(), tc.key)
+	}
+	c, err := Dial(context.Background(), Config{Address: addr, Namespace: ns, Env: noFile(t, env{"TEMPORAL_API_KEY": "admin", "TEMPORAL_TLS": "false"})})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Describe(context.Background(), "order-42")
+	require.ErrorIs(t, err, ErrNotFound, "a good key gets through")
+}
+
+// keyMapper knows two API keys: "admin" and "reader-elsewhere" (a reader
+// of another namespace).
+type keyMapper struct{}
+
+func (keyMapper) GetClaims(info *authorization.AuthInfo) (*authorization.Claims, error) {
+	switch info.AuthToken {
+	case "Bearer admin":
+		return &authorization.Claims{Subject: "admin", System: authorization.RoleAdmin}, nil
+	case "Bearer reader-elsewhere":
+		return &authorization.Claims{Subject: "reader", Namespaces: map[string]authorization.Role{"elsewhere": authorization.RoleReader}}, nil
+	}
+	return nil, errors.New("unknown API key")
+}
+
+// keyAuthorizer lets through the server's own calls (no claims) and
+// admins.
+type keyAuthorizer struct{}
+
+func (keyAuthorizer) Authorize(_ context.Context, claims *authorization.Claims, _ *authorization.CallTarget) (authorization.Result, error) {
+	if claims == nil || claims.System == authorization.RoleAdmin {
+		return authorization.Result{Decision: authorization.DecisionAllow}, nil
+	}
+	return authorization.Result{Decision: authorization.DecisionDeny}, nil
 }

@@ -131,8 +131,15 @@ func Explain(err error, t Target) error {
 		return fail(ErrDenied, "Temporal at %s wants credentials (%s): set TEMPORAL_API_KEY, or a client certificate with TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH",
 			t.Address, msg)
 	case codes.PermissionDenied:
-		return fail(ErrDenied, "Temporal at %s accepted the credentials but refused the request (%s): they lack rights in namespace %s; "+
-			"ask for access, or use an API key (TEMPORAL_API_KEY) or certificate that has it", t.Address, msg, t.Namespace)
+		// A self-hosted server answers a key it cannot read and a key
+		// without rights alike ("Request unauthorized."): say both.
+		if t.APIKey {
+			return fail(ErrDenied, "Temporal at %s refused the request (%s): the API key in TEMPORAL_API_KEY is not valid there, "+
+				"or grants no access to namespace %s; check the key and its rights", t.Address, msg, t.Namespace)
+		}
+		return fail(ErrDenied, "Temporal at %s refused the request (%s): it wants credentials with rights in namespace %s; "+
+			"set TEMPORAL_API_KEY, or a client certificate with TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH",
+			t.Address, msg, t.Namespace)
 	case codes.FailedPrecondition:
 		if strings.Contains(msg, "no poller") {
 			return fail(ErrNoAnswer, "no worker is polling the task queue of workflow %s: start one with make run", t.WorkflowID)

@@ -87,7 +87,7 @@ func TestExplain(t *testing.T) {
 			name: "permission",
 			err:  serviceerror.NewPermissionDenied("Request unauthorized.", ""),
 			kind: ErrDenied,
-			want: "Temporal at 127.0.0.1:7233 accepted the credentials but refused the request (Request unauthorized.): they lack rights in namespace default",
+			want: "Temporal at 127.0.0.1:7233 refused the request (Request unauthorized.): it wants credentials with rights in namespace default; set TEMPORAL_API_KEY",
 		},
 		{
 			name: "no credentials",
@@ -145,9 +145,10 @@ func TestExplainLeavesOthersAlone(t *testing.T) {
 	require.Same(t, already, Explain(already, Target{WorkflowID: "other"}), "an explained error is not explained twice")
 }
 
-// With an API key set, Unauthenticated means the key itself: a real
-// refusal needs a server with an authorizer, which the in-process one is
-// not, so this case is tested over the status value only.
+// With an API key set, Unauthenticated means the key itself. The
+// in-process server, given an authorizer, answers PermissionDenied
+// (TestCauseCredentials); Unauthenticated is what Temporal Cloud answers,
+// so it is tested over the status value only.
 func TestExplainBadAPIKey(t *testing.T) {
 	t.Parallel()
 	got := Explain(status.Error(codes.Unauthenticated, "Request unauthenticated."), Target{Address: "a:1", Namespace: "ns", TLS: true, APIKey: true})
