@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/starter/internal/testserver"
 )
 
@@ -100,6 +103,34 @@ func TestStuckRunIsVisibleAndStoppable(t *testing.T) {
 	require.Equal(t, exitOK, code)
 	require.Regexp(t, `(?m)^ended +TERMINATED$`, out)
 	require.Regexp(t, `(?m)^error +terminated$`, out)
+}
+
+// watch of a stuck run says it is stuck, with the worker's error.
+func TestWatchSaysARunIsStuck(t *testing.T) {
+	t.Parallel()
+	queue := testserver.Queue(t)
+	testserver.BrokenWorker(t, queue, "the worker is broken")
+	id, _ := startRun(t, definitionFile(t, gateYAML), queue)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := client.Dial(ctx, client.Config{Address: testserver.Address(t), Namespace: testserver.Namespace(t)})
+	require.NoError(t, err)
+	defer c.Close()
+	d := &recorder{}
+	ended := make(chan followed, 1)
+	go func() { ended <- follow(ctx, c, id, queue, make(chan waited), d, defaultTiming) }()
+	said := regexp.MustCompile(`^say the run is stuck, its worker fails its workflow task: .*the worker is broken.*; ` +
+		`it makes no progress until the worker is fixed \(starter cancel ` + regexp.QuoteMeta(id) + ` --terminate ends it\): waiting$`)
+	require.Eventually(t, func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return slices.ContainsFunc(d.events, said.MatchString)
+	}, time.Minute, 20*time.Millisecond)
+	cancel()
+	<-ended
+	for _, e := range d.events {
+		require.NotContains(t, e, "no worker answers", "the run has a worker; it fails")
+	}
 }
 
 // A step routed to a specialist no worker serves: run warns at once and
