@@ -102,7 +102,7 @@ func TestStuckRunIsVisibleAndStoppable(t *testing.T) {
 	code, out, _ = starterOn(t, "status", id)
 	require.Equal(t, exitOK, code)
 	require.Regexp(t, `(?m)^ended +TERMINATED$`, out)
-	require.Regexp(t, `(?m)^error +terminated$`, out)
+	require.Regexp(t, `(?m)^error +terminated: give up$`, out)
 }
 
 // watch of a stuck run says it is stuck, with the worker's error.

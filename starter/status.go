@@ -118,6 +118,12 @@ func addEnd(ctx context.Context, c *client.Client, d *client.Description, v *sta
 		return nil
 	}
 	v.Ended, v.Error = o.State, o.Error
+	if o.State == client.EndTerminated {
+		// The outcome says only "terminated"; the reason is in history.
+		if reason, err := c.TerminationReason(ctx, d.WorkflowID, d.RunID); err == nil && reason != "" {
+			v.Error = "terminated: " + reason
+		}
+	}
 	return nil
 }
 

@@ -259,3 +259,23 @@ func Decode(raw json.RawMessage, query string, into any) error {
 	}
 	return nil
 }
+
+// TerminationReason is the reason given when the run (runID "" for the
+// latest) was terminated, read from its close event; "" when it was not
+// terminated or gave none. The SDK's TerminatedError does not carry it.
+func (c *Client) TerminationReason(ctx context.Context, workflowID, runID string) (string, error) {
+	resp, err := c.sdk.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+		Namespace:       c.namespace,
+		Execution:       &commonpb.WorkflowExecution{WorkflowId: workflowID, RunId: runID},
+		MaximumPageSize: 1,
+	})
+	if err != nil {
+		return "", c.explain(err, workflowID)
+	}
+	for _, ev := range resp.GetHistory().GetEvents() {
+		if a := ev.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
+			return a.GetReason(), nil
+		}
+	}
+	return "", nil
+}
