@@ -54,7 +54,12 @@ func newCancel(g *globals) *cobra.Command {
 				return failed(err)
 			}
 			if d.Stuck() {
-				return &exitError{code: exitFailed, err: stuckCancel(ctx, c, d)}
+				// A task that timed out once (a worker restarted mid-task)
+				// is not refused: only one the worker failed is.
+				f, err := c.LastTaskFailure(ctx, d.WorkflowID, d.RunID)
+				if err == nil && f != nil && f.Cause != "" {
+					return &exitError{code: exitFailed, err: stuckCancel(d, f)}
+				}
 			}
 			return g.signal(ctx, c, id, workflows.SignalCancel, reason)
 		}),
@@ -65,11 +70,8 @@ func newCancel(g *globals) *cobra.Command {
 }
 
 // stuckCancel is the refusal of a cancel that could not reach the run.
-func stuckCancel(ctx context.Context, c *client.Client, d *client.Description) error {
-	why := "its worker fails every workflow task"
-	if f, err := c.LastTaskFailure(ctx, d.WorkflowID, d.RunID); err == nil && f != nil {
-		why += " (" + oneLine(f.Message) + ")"
-	}
+func stuckCancel(d *client.Description, f *client.TaskFailure) error {
+	why := "its worker fails every workflow task (" + oneLine(f.Message) + ")"
 	id := shellQuote(d.WorkflowID)
 	return fmt.Errorf("cancel cannot reach %s: %s, so the run would never read the cancel signal; nothing was sent. "+
 		"Fix the worker and cancel again, or end the run now with starter cancel %s --terminate "+
