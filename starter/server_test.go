@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,6 +90,21 @@ func TestStuckRunIsVisibleAndStoppable(t *testing.T) {
 	require.NotNil(t, v.Stuck)
 	require.Contains(t, v.Stuck.Error, "the worker is broken")
 	require.GreaterOrEqual(t, v.Stuck.Attempts, 1)
+
+	// approve warns, then waits for an update the run cannot handle
+	// until interrupted.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var approveOut, approveErr lockedBuffer
+	approved := make(chan int, 1)
+	go func() {
+		approved <- run(ctx, []string{"approve", id, "--address", testserver.Address(t), "--namespace", testserver.Namespace(t)}, &approveOut, &approveErr)
+	}()
+	warning := "starter: the worker fails this run's workflow task (starter status " + id +
+		" shows its error): the approve waits until the worker is fixed (press Ctrl-C)\n"
+	require.Eventually(t, func() bool { return strings.Contains(approveErr.String(), warning) }, time.Minute, 20*time.Millisecond)
+	cancel()
+	require.Equal(t, exitFailed, <-approved)
 
 	code, out, errOut := starterOn(t, "cancel", id, "--reason", "give up")
 	require.Equal(t, exitFailed, code)
@@ -197,4 +215,22 @@ steps:
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
 	require.Equal(t, "FAILED", v.Ended)
 	require.Contains(t, v.Error, "the order was refused")
+}
+
+// lockedBuffer is a buffer a command writes while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

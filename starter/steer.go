@@ -77,7 +77,10 @@ func newUpdate(g *globals, name, short string) *cobra.Command {
 			if err != nil {
 				return failed(err)
 			}
-			if d.Running {
+			if d.Stuck() {
+				g.warn("the worker fails this run's workflow task (starter status %s shows its error): the %s waits until the worker is fixed (press Ctrl-C)",
+					shellQuote(d.WorkflowID), name)
+			} else if d.Running {
 				if n, err := c.Pollers(ctx, d.TaskQueue); err == nil && n == 0 {
 					g.warn("no worker is polling task queue %s: the %s waits until one runs it (start one with make run, or press Ctrl-C)", d.TaskQueue, name)
 				}
