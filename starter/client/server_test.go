@@ -253,6 +253,24 @@ func TestServerStuckRun(t *testing.T) {
 	require.False(t, d.Stuck())
 }
 
+// A step whose input is over the payload limit wedges the run the same
+// way: the SDK fails the workflow task before sending it.
+func TestServerStuckOnAnOversizedPayload(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	testserver.OversizedWorker(t, b.queue)
+	s := b.start(plan(t, gate))
+	require.Eventually(t, func() bool {
+		d, err := b.c.Describe(b.ctx, s.WorkflowID)
+		return err == nil && d.Stuck()
+	}, time.Minute, 20*time.Millisecond)
+	f, err := b.c.LastTaskFailure(b.ctx, s.WorkflowID, "")
+	require.NoError(t, err)
+	require.NotNil(t, f)
+	require.Equal(t, "[TMPRL1103] Attempted to upload payloads with size that exceeded the error limit.", f.Message)
+	require.Equal(t, "PayloadsTooLarge", f.Cause)
+}
+
 // A step routed to a specialist no worker serves waits in describe's
 // pending activities, on the specialist's queue, which Unpolled names.
 func TestServerStepWaitsForASpecialist(t *testing.T) {

@@ -117,6 +117,22 @@ func BrokenWorker(t testing.TB, queue, message string) {
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 }
 
+// OversizedWorker runs, on queue, a workflow registered as
+// StateDrivenWorkflow that schedules a step whose input (2.5 MB) is over
+// Temporal's payload limit: the SDK fails each workflow task before it
+// reaches the server, as it did for the runs the issue saw wedge.
+func OversizedWorker(t testing.TB, queue string) {
+	t.Helper()
+	start(t, queue, func(w worker.Worker) {
+		w.RegisterWorkflowWithOptions(func(ctx workflow.Context, _ workflows.Input) (workflows.Result, error) {
+			ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+			err := workflow.ExecuteActivity(ctx, activities.RunStepName, strings.Repeat("x", 2_500_000)).Get(ctx, nil)
+			return workflows.Result{}, err
+		}, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	})
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+}
+
 func start(t testing.TB, queue string, register func(worker.Worker)) {
 	t.Helper()
 	w := worker.New(Client(t), queue, worker.Options{})
