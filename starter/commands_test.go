@@ -100,7 +100,8 @@ func TestCannotReachTemporal(t *testing.T) {
 			code, out, errOut := runStarter(t, append(args, "--address", addr)...)
 			require.Equal(t, exitFailed, code)
 			require.Empty(t, out)
-			require.Equal(t, "starter: cannot reach Temporal at "+addr+": start a dev server with make run, or set TEMPORAL_ADDRESS\n", errOut)
+			require.Equal(t, "starter: cannot reach Temporal at "+addr+": nothing listens there (connection refused); start a dev server with make run, "+
+				"or set TEMPORAL_ADDRESS (or --address) to your server's host:port\n", errOut)
 		})
 	}
 }

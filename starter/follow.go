@@ -21,6 +21,8 @@ import (
 type watcher interface {
 	Progress(ctx context.Context, workflowID string) (workflows.Progress, error)
 	Pollers(ctx context.Context, taskQueue string) (int, error)
+	Describe(ctx context.Context, workflowID string) (*client.Description, error)
+	LastTaskFailure(ctx context.Context, workflowID, runID string) (*client.TaskFailure, error)
 }
 
 // display shows a followed run to people.
@@ -91,10 +93,14 @@ type follower struct {
 
 	worker    bool // a worker polls the task queue
 	checked   time.Time
-	waiting   bool // "no worker" has been said
-	last      workflows.Progress
-	seen      bool
-	lastShown string
+	waiting   bool // "no worker" (or "stuck") has been said
+	stuckSaid bool // what was said is "stuck"
+	// stuckChecked is when the run was last described to tell a stuck
+	// run from a missing worker.
+	stuckChecked time.Time
+	last         workflows.Progress
+	seen         bool
+	lastShown    string
 }
 
 func (f *follower) poll(ctx context.Context) {
@@ -114,6 +120,15 @@ func (f *follower) poll(ctx context.Context) {
 	p, err := f.w.Progress(qctx, f.id)
 	cancel()
 	if err != nil {
+		// A worker that fails the run's workflow task fails its queries
+		// too, or lets them time out: that is not a missing worker.
+		if msg, ok := f.stuck(ctx); ok {
+			if ctx.Err() == nil {
+				f.d.say(msg)
+				f.waiting, f.stuckSaid = true, true
+			}
+			return
+		}
 		// The result, not a query, decides when following ends; a query
 		// that gets no answer means the worker may have gone (Temporal
 		// lists a stopped worker's poller for a few minutes).
@@ -123,15 +138,38 @@ func (f *follower) poll(ctx context.Context) {
 		}
 		return
 	}
-	if f.waiting {
+	switch {
+	case f.stuckSaid:
+		f.d.say("the run's workflow task runs again")
+	case f.waiting:
 		f.d.say(fmt.Sprintf("a worker is polling task queue %s now", f.queue))
-		f.waiting = false
 	}
+	f.waiting, f.stuckSaid = false, false
 	if key := changeKey(p); !f.seen || key != f.lastShown {
 		f.d.show(p)
 		f.lastShown = key
 	}
 	f.last, f.seen = p, true
+}
+
+// stuck reports, with what to say, whether the worker fails the run's
+// workflow task. Once said it is not asked again, and it is asked at most
+// once per pollers interval, as often as a worker is looked for.
+func (f *follower) stuck(ctx context.Context) (string, bool) {
+	if f.stuckSaid || !f.stuckChecked.IsZero() && time.Since(f.stuckChecked) < f.t.pollers {
+		return "", false
+	}
+	f.stuckChecked = time.Now()
+	d, err := f.w.Describe(ctx, f.id)
+	if err != nil || !d.Stuck() {
+		return "", false
+	}
+	why := "its worker fails its workflow task"
+	if tf, err := f.w.LastTaskFailure(ctx, f.id, d.RunID); err == nil && tf != nil {
+		why += ": " + oneLine(tf.Message)
+	}
+	return fmt.Sprintf("the run is stuck, %s; it makes no progress until the worker is fixed (starter cancel %s --terminate ends it): waiting",
+		why, shellQuote(f.id)), true
 }
 
 // wait says once that following is waiting for a worker.

@@ -27,6 +27,8 @@ type fakeWatcher struct {
 	sent     bool
 	queried  int
 	checked  int
+	// failure, when set, makes the run stuck with it.
+	failure *client.TaskFailure
 }
 
 func (f *fakeWatcher) Pollers(context.Context, string) (int, error) {
@@ -38,6 +40,23 @@ func (f *fakeWatcher) Pollers(context.Context, string) (int, error) {
 		f.pollers = f.pollers[1:]
 	}
 	return n, nil
+}
+
+// Describe says the run is running, and stuck when the fake says so.
+func (f *fakeWatcher) Describe(_ context.Context, id string) (*client.Description, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := &client.Description{WorkflowID: id, RunID: "run-1", Running: true}
+	if f.failure != nil {
+		d.WorkflowTask = &client.WorkflowTask{Attempt: 3}
+	}
+	return d, nil
+}
+
+func (f *fakeWatcher) LastTaskFailure(context.Context, string, string) (*client.TaskFailure, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failure, nil
 }
 
 func (f *fakeWatcher) Progress(context.Context, string) (workflows.Progress, error) {
@@ -123,6 +142,30 @@ func TestFollowLooksForAWorkerAgainWhenQueriesGetNoAnswer(t *testing.T) {
 	require.Equal(t, []string{
 		"say no worker answers the progress query (is one polling task queue statedriven? start one with make run): waiting",
 		"say a worker is polling task queue statedriven now",
+		"show PROCESSING 33% (1/3) steps: b",
+		"stop",
+	}, d.events)
+}
+
+// A query that fails because the worker fails the run's workflow task is
+// said to be that, once, not "no worker answers".
+func TestFollowSaysARunIsStuck(t *testing.T) {
+	t.Parallel()
+	refused := &client.Error{Kind: client.ErrRefused, Message: "workflow wf refused the query: panic: boom"}
+	w := &fakeWatcher{
+		pollers:  []int{1},
+		progress: []any{refused, refused, refused, step("PROCESSING", 1, "b")},
+		done:     make(chan waited, 1),
+		outcome:  client.Outcome{State: client.EndComplete},
+		failure:  &client.TaskFailure{Message: "panic: boom\nstack"},
+	}
+	d := &recorder{}
+	f := follow(context.Background(), w, "wf", "statedriven", w.done, d, fast)
+	require.NoError(t, f.err)
+	require.Equal(t, []string{
+		"say the run is stuck, its worker fails its workflow task: panic: boom stack; it makes no progress until the worker is fixed " +
+			"(starter cancel wf --terminate ends it): waiting",
+		"say the run's workflow task runs again",
 		"show PROCESSING 33% (1/3) steps: b",
 		"stop",
 	}, d.events)

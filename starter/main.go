@@ -117,7 +117,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newList(g),
 		newSignal(g, workflows.SignalPause, "Pause a run: it stops before its next step until resumed"),
 		newSignal(g, workflows.SignalResume, "Resume a paused run where it left off"),
-		newSignal(g, workflows.SignalCancel, "Cancel a run: it ends in CANCELLED"),
+		newCancel(g),
 		newUpdate(g, workflows.UpdateApprove, "Approve a run waiting in REVIEW"),
 		newUpdate(g, workflows.UpdateReject, "Reject a run waiting in REVIEW"),
 	)

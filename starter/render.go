@@ -121,10 +121,39 @@ type statusView struct {
 	TaskQueue      string     `json:"task_queue"`
 	StartedAt      time.Time  `json:"started_at"`
 	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+	// Ended and Error say how a closed run ended (one of client.End*)
+	// and why it did not complete.
+	Ended string `json:"ended,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Stuck is set while the worker fails the run's workflow task.
+	Stuck *stuckView `json:"stuck,omitempty"`
+	// Waiting lists the task queues where a step waits and no worker
+	// polls.
+	Waiting []waitView `json:"waiting,omitempty"`
 	// Source says where State came from: the state query, or the search
 	// attributes when the query could not run.
 	Source string `json:"source"`
 	Note   string `json:"note,omitempty"`
+}
+
+// stuckView is a workflow task that keeps failing.
+type stuckView struct {
+	// Attempts is how many attempts have failed so far.
+	Attempts int    `json:"failed_attempts"`
+	Error    string `json:"error"`
+	// Cause is Temporal's classification of the failure.
+	Cause  string     `json:"cause,omitempty"`
+	Worker string     `json:"worker,omitempty"`
+	Since  *time.Time `json:"since,omitempty"`
+}
+
+// waitView is a task queue where a step of the run waits for a worker.
+type waitView struct {
+	TaskQueue string `json:"task_queue"`
+	// Specialist is the specialist the queue belongs to, if it is one.
+	Specialist  string    `json:"specialist,omitempty"`
+	Attempt     int       `json:"attempt"`
+	ScheduledAt time.Time `json:"scheduled_at"`
 }
 
 // renderStatus writes the status as aligned fields.
@@ -156,6 +185,39 @@ func renderStatus(w io.Writer, v statusView) error {
 	field("started", v.StartedAt.UTC().Format(listTime))
 	if v.ClosedAt != nil {
 		field("closed", v.ClosedAt.UTC().Format(listTime))
+	}
+	if v.Ended != "" {
+		field("ended", v.Ended)
+	}
+	if v.Error != "" {
+		field("error", oneLine(v.Error))
+	}
+	if s := v.Stuck; s != nil {
+		stuck := fmt.Sprintf("the workflow task failed %d times: %s", s.Attempts, oneLine(s.Error))
+		if s.Attempts == 1 {
+			stuck = "the workflow task failed: " + oneLine(s.Error)
+		}
+		if s.Cause != "" {
+			stuck += " (" + s.Cause + ")"
+		}
+		field("stuck", stuck)
+		if s.Worker != "" {
+			field("worker", s.Worker)
+		}
+		if s.Since != nil {
+			field("since", s.Since.UTC().Format(listTime))
+		}
+	}
+	for _, w := range v.Waiting {
+		wait := fmt.Sprintf("a step waits on task queue %s, which no worker polls (since %s", w.TaskQueue, w.ScheduledAt.UTC().Format(listTime))
+		if w.Attempt > 1 {
+			wait += fmt.Sprintf(", attempt %d", w.Attempt)
+		}
+		wait += ")"
+		if w.Specialist != "" {
+			wait += ": start a worker for specialist " + w.Specialist
+		}
+		field("waiting", wait)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

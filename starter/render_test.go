@@ -117,6 +117,33 @@ func TestRenderStatus(t *testing.T) {
 	require.Equal(t, sourceSearchAttributes, v.Source)
 }
 
+// What status adds about a run that does not move, or has ended, as
+// people read it.
+func TestRenderStatusWhy(t *testing.T) {
+	t.Parallel()
+	d := &client.Description{WorkflowID: "order-42", RunID: "r1", TaskQueue: "statedriven", Status: "Running", Running: true, Start: at}
+	v := statusOf(d)
+	since := at.Add(time.Second)
+	v.Stuck = &stuckView{Attempts: 4, Error: "panic: boom\n\tstack", Cause: "WorkflowWorkerUnhandledFailure", Worker: "123@host", Since: &since}
+	v.Waiting = []waitView{{TaskQueue: "statedriven.validation_agent", Specialist: "validation_agent", Attempt: 2, ScheduledAt: at}}
+	var buf bytes.Buffer
+	require.NoError(t, renderStatus(&buf, v))
+	require.Contains(t, buf.String(), strings.Join([]string{
+		"stuck       the workflow task failed 4 times: panic: boom stack (WorkflowWorkerUnhandledFailure)",
+		"worker      123@host",
+		"since       2026-11-27T17:00:01Z",
+		"waiting     a step waits on task queue statedriven.validation_agent, which no worker polls (since 2026-11-27T17:00:00Z, attempt 2): " +
+			"start a worker for specialist validation_agent",
+		"",
+	}, "\n"))
+
+	v = statusOf(d)
+	v.Ended, v.Error = client.EndFailed, "step charge:\ndeclined"
+	buf.Reset()
+	require.NoError(t, renderStatus(&buf, v))
+	require.Contains(t, buf.String(), "ended       FAILED\nerror       step charge: declined\n")
+}
+
 func TestRenderStartedAndOutcome(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer

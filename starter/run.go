@@ -27,7 +27,9 @@ func newRun(g *globals) *cobra.Command {
 			"checks the input against the definition's input_schema when it declares one (every mismatch is\n" +
 			"listed, exit 2, nothing is started),\n" +
 			"then starts it as a StateDrivenWorkflow with the plan as a snapshot: editing the file later\n" +
-			"never changes this run. It prints the workflow ID and run ID.\n\n" +
+			"never changes this run. It prints the workflow ID and run ID, and warns of each task queue the\n" +
+			"run needs that no worker polls (the workflow's, or a specialist's: statedriven.NAME); the run\n" +
+			"starts anyway and waits there until a worker comes.\n\n" +
 			"With --wait it follows the run (a progress bar on a terminal, one line per change otherwise)\n" +
 			"and prints the outcome: exit 0 when the run ends COMPLETE, 1 when it ends FAILED, CANCELLED,\n" +
 			"TERMINATED or TIMED_OUT.",
@@ -78,13 +80,13 @@ func newRun(g *globals) *cobra.Command {
 			}
 			defer c.Close()
 
-			var warnings []string
-			n, err := c.Pollers(ctx, queue)
+			idle, err := c.Unpolled(ctx, client.Queues(plan, queue))
 			if err != nil {
 				return failed(err)
 			}
-			if n == 0 {
-				w := fmt.Sprintf("no worker is polling task queue %s: start one with make run", queue)
+			var warnings []string
+			for _, u := range idle {
+				w := idleWarning(u)
 				g.warn("%s", w)
 				warnings = append(warnings, w)
 			}
@@ -168,4 +170,16 @@ func checkInput(file string, plan *definition.Plan, input map[string]any) error 
 	}
 	return badInput("the input does not match the input_schema of %s, %d %s; nothing was started (give --input a JSON object that matches it):\n%s",
 		file, len(ps), noun, strings.Join(lines, "\n"))
+}
+
+// idleWarning says what waits on a task queue no worker polls.
+func idleWarning(u client.QueueUse) string {
+	if u.Workflow {
+		return fmt.Sprintf("no worker polls %s; the run will wait until one does (start one with make run)", u.Queue)
+	}
+	what := "step " + u.Steps[0]
+	if len(u.Steps) > 1 {
+		what = "steps " + strings.Join(u.Steps, ", ")
+	}
+	return fmt.Sprintf("no worker polls %s; %s will wait until one does", u.Queue, what)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,9 +20,11 @@ func newStatus(g *globals) *cobra.Command {
 		Use:   "status ID",
 		Short: "Show a run's state, current steps, definition and times",
 		Long: "status shows the latest run of workflow ID: its state and current steps (from the state query),\n" +
-			"its definition, Temporal's status and its start and close times. When no worker can answer the\n" +
-			"query (none polls the task queue), the state comes from the run's search attributes, and a\n" +
-			"note says so.",
+			"its definition, Temporal's status and its start and close times; for a run that has ended, how it\n" +
+			"ended and its error. When no worker can answer the query (none polls the task queue), the state\n" +
+			"comes from the run's search attributes, and a note says so. A run whose worker fails its workflow\n" +
+			"task again and again is shown stuck, with the worker's error; a step waiting on a task queue no\n" +
+			"worker polls (a specialist's) is named with the queue.",
 		Args: cobra.ExactArgs(1),
 		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
 			d, err := c.Describe(ctx, args[0])
@@ -39,11 +43,94 @@ func newStatus(g *globals) *cobra.Command {
 	}
 }
 
-// addLiveState replaces the search attributes' state with the state
-// query's answer when a worker can give one, and otherwise notes why the
-// state is the one the run last recorded. Only an interruption is an error.
+// addLiveState adds to what Temporal knows of the run what explains it:
+// the live state, why a run does not move (a stuck workflow task, a step
+// waiting for a worker), how a run ended. Only an interruption is an
+// error; anything else that cannot be learned is left out.
 func addLiveState(ctx context.Context, c *client.Client, d *client.Description, v *statusView) error {
-	const fallback = "so the state is the one the run last recorded in its search attributes"
+	if d.Stuck() {
+		// A query would fail as the workflow task does.
+		return addStuck(ctx, c, d, v)
+	}
+	if err := addQueriedState(ctx, c, d, v); err != nil {
+		return err
+	}
+	if d.Running {
+		return addWaiting(ctx, c, d, v)
+	}
+	return addEnd(ctx, c, d, v)
+}
+
+const fallback = "so the state is the one the run last recorded in its search attributes"
+
+// addStuck says with which error the worker fails the run's workflow
+// task, and what to do about it.
+func addStuck(ctx context.Context, c *client.Client, d *client.Description, v *statusView) error {
+	s := &stuckView{Attempts: d.WorkflowTask.Attempt - 1}
+	f, err := c.LastTaskFailure(ctx, d.WorkflowID, d.RunID)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return err
+	case err != nil:
+		s.Error = fmt.Sprintf("not known (%v)", err)
+	case f == nil:
+		s.Error = "not known: the run's newest events hold no workflow task failure"
+	default:
+		s.Error, s.Cause, s.Worker = f.Message, f.Cause, f.Identity
+		at := f.At.UTC()
+		s.Since = &at
+	}
+	v.Stuck = s
+	v.Note = fmt.Sprintf("the worker fails this run's workflow task, so the run makes no progress and reads no signal (cancel included); "+
+		"fix the worker and the run goes on, or end it with starter cancel %s --terminate; %s", shellQuote(d.WorkflowID), fallback)
+	return nil
+}
+
+// addWaiting names the steps' task queues that no worker polls.
+func addWaiting(ctx context.Context, c *client.Client, d *client.Description, v *statusView) error {
+	for _, a := range d.Activities {
+		if a.Started || a.TaskQueue == "" || slices.ContainsFunc(v.Waiting, func(w waitView) bool { return w.TaskQueue == a.TaskQueue }) {
+			continue
+		}
+		n, err := c.ActivityPollers(ctx, a.TaskQueue)
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		if err != nil || n > 0 {
+			continue
+		}
+		w := waitView{TaskQueue: a.TaskQueue, Attempt: a.Attempt, ScheduledAt: a.Scheduled.UTC()}
+		if name, ok := strings.CutPrefix(a.TaskQueue, d.TaskQueue+"."); ok {
+			w.Specialist = name
+		}
+		v.Waiting = append(v.Waiting, w)
+	}
+	return nil
+}
+
+// addEnd says how a closed run ended, and with what error.
+func addEnd(ctx context.Context, c *client.Client, d *client.Description, v *statusView) error {
+	o, err := c.Wait(ctx, d.WorkflowID, d.RunID)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return err
+	case err != nil:
+		return nil
+	}
+	v.Ended, v.Error = o.State, o.Error
+	if o.State == client.EndTerminated {
+		// The outcome says only "terminated"; the reason is in history.
+		if reason, err := c.TerminationReason(ctx, d.WorkflowID, d.RunID); err == nil && reason != "" {
+			v.Error = "terminated: " + reason
+		}
+	}
+	return nil
+}
+
+// addQueriedState replaces the search attributes' state with the state
+// query's answer when a worker can give one, and otherwise notes why the
+// state is the one the run last recorded.
+func addQueriedState(ctx context.Context, c *client.Client, d *client.Description, v *statusView) error {
 	if n, err := c.Pollers(ctx, d.TaskQueue); err == nil && n == 0 {
 		v.Note = fmt.Sprintf("no worker is polling task queue %s, %s (start a worker with make run for the live state)", d.TaskQueue, fallback)
 		return nil

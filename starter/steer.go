@@ -13,7 +13,9 @@ import (
 // signalView is what pause, resume and cancel print with --json.
 type signalView struct {
 	WorkflowID string `json:"workflow_id"`
-	Signal     string `json:"signal"`
+	Signal     string `json:"signal,omitempty"`
+	// Terminated is set by cancel --terminate, which sends no signal.
+	Terminated bool   `json:"terminated,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 }
 
@@ -29,18 +31,23 @@ func newSignal(g *globals, name, short string) *cobra.Command {
 			"when its worker next runs it (starter status ID shows the effect).",
 		Args: cobra.ExactArgs(1),
 		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
-			if err := c.Signal(ctx, args[0], name, reason); err != nil {
-				return failed(err)
-			}
-			if g.json {
-				return g.printJSON(signalView{WorkflowID: args[0], Signal: name, Reason: reason})
-			}
-			_, err := fmt.Fprintf(g.stdout, "sent %s to %s\n", name, args[0])
-			return err
+			return g.signal(ctx, c, args[0], name, reason)
 		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, kept in the run's history")
 	return cmd
+}
+
+// signal sends a signal and says it was sent.
+func (g *globals) signal(ctx context.Context, c *client.Client, id, name, reason string) error {
+	if err := c.Signal(ctx, id, name, reason); err != nil {
+		return failed(err)
+	}
+	if g.json {
+		return g.printJSON(signalView{WorkflowID: id, Signal: name, Reason: reason})
+	}
+	_, err := fmt.Fprintf(g.stdout, "sent %s to %s\n", name, id)
+	return err
 }
 
 // updateView is what approve and reject print with --json.
@@ -70,7 +77,10 @@ func newUpdate(g *globals, name, short string) *cobra.Command {
 			if err != nil {
 				return failed(err)
 			}
-			if d.Running {
+			if d.Stuck() {
+				g.warn("the worker fails this run's workflow task (starter status %s shows its error): the %s waits until the worker is fixed (press Ctrl-C)",
+					shellQuote(d.WorkflowID), name)
+			} else if d.Running {
 				if n, err := c.Pollers(ctx, d.TaskQueue); err == nil && n == 0 {
 					g.warn("no worker is polling task queue %s: the %s waits until one runs it (start one with make run, or press Ctrl-C)", d.TaskQueue, name)
 				}

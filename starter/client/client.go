@@ -70,6 +70,8 @@ type Client struct {
 	sdk       sdkclient.Client
 	address   string
 	namespace string
+	tls       bool
+	apiKey    bool
 }
 
 // Dial connects to Temporal and checks that it answers.
@@ -78,7 +80,12 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{address: opts.HostPort, namespace: opts.Namespace}
+	c := &Client{
+		address:   opts.HostPort,
+		namespace: opts.Namespace,
+		tls:       opts.ConnectionOptions.TLS != nil,
+		apiKey:    opts.Credentials != nil,
+	}
 	sdk, err := sdkclient.DialContext(ctx, opts)
 	if err != nil {
 		return nil, c.explain(err, "")
@@ -97,5 +104,5 @@ func (c *Client) Address() string { return c.address }
 func (c *Client) Namespace() string { return c.namespace }
 
 func (c *Client) explain(err error, workflowID string) error {
-	return Explain(err, Target{Address: c.address, Namespace: c.namespace, WorkflowID: workflowID})
+	return Explain(err, Target{Address: c.address, Namespace: c.namespace, WorkflowID: workflowID, TLS: c.tls, APIKey: c.apiKey})
 }

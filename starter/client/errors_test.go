@@ -25,13 +25,27 @@ func TestExplain(t *testing.T) {
 			name: "grpc unavailable",
 			err:  status.Error(codes.Unavailable, "connection refused"),
 			kind: ErrUnreachable,
-			want: "cannot reach Temporal at 127.0.0.1:7233: start a dev server with make run, or set TEMPORAL_ADDRESS",
+			want: "cannot reach Temporal at 127.0.0.1:7233: nothing listens there (connection refused); start a dev server with make run",
 		},
 		{
 			name: "serviceerror unavailable, wrapped as Dial does",
 			err:  fmt.Errorf("failed reaching server: %w", serviceerror.NewUnavailable("connection error")),
 			kind: ErrUnreachable,
-			want: "cannot reach Temporal at 127.0.0.1:7233: start a dev server with make run, or set TEMPORAL_ADDRESS",
+			want: "cannot reach Temporal at 127.0.0.1:7233 (connection error): start a dev server with make run, or set TEMPORAL_ADDRESS (or --address)",
+		},
+		{
+			name: "host that does not resolve",
+			err: status.Error(codes.Unavailable,
+				`connection error: desc = "transport: Error while dialing: dial tcp: lookup temporal.invalid: no such host"`),
+			kind: ErrUnreachable,
+			want: "the host name does not resolve (dial tcp: lookup temporal.invalid: no such host); check TEMPORAL_ADDRESS",
+		},
+		{
+			name: "other handshake failure",
+			err: status.Error(codes.Unavailable,
+				`connection error: desc = "transport: authentication handshake failed: tls: handshake failure"`),
+			kind: ErrTLS,
+			want: "TLS handshake with 127.0.0.1:7233 failed (tls: handshake failure): check the TEMPORAL_TLS_* settings",
 		},
 		{
 			name: "not found",
@@ -55,7 +69,7 @@ func TestExplain(t *testing.T) {
 			name: "namespace",
 			err:  serviceerror.NewNamespaceNotFound("default"),
 			kind: ErrNamespace,
-			want: "namespace default does not exist at 127.0.0.1:7233: create it with temporal operator namespace create --namespace default",
+			want: "namespace default does not exist at 127.0.0.1:7233: give the right one with --namespace or TEMPORAL_NAMESPACE",
 		},
 		{
 			name: "already started",
@@ -71,9 +85,15 @@ func TestExplain(t *testing.T) {
 		},
 		{
 			name: "permission",
-			err:  serviceerror.NewPermissionDenied("no", ""),
+			err:  serviceerror.NewPermissionDenied("Request unauthorized.", ""),
 			kind: ErrDenied,
-			want: "check TEMPORAL_API_KEY",
+			want: "Temporal at 127.0.0.1:7233 refused the request (Request unauthorized.): it wants credentials with rights in namespace default; set TEMPORAL_API_KEY",
+		},
+		{
+			name: "no credentials",
+			err:  status.Error(codes.Unauthenticated, "Request unauthenticated."),
+			kind: ErrDenied,
+			want: "Temporal at 127.0.0.1:7233 wants credentials (Request unauthenticated.): set TEMPORAL_API_KEY, or a client certificate",
 		},
 		{
 			name: "invalid argument",
@@ -90,7 +110,13 @@ func TestExplain(t *testing.T) {
 		{
 			name: "server deadline",
 			err:  serviceerror.NewDeadlineExceeded("slow"),
-			kind: ErrNoAnswer,
+			kind: ErrTimeout,
+			want: "Temporal at 127.0.0.1:7233 did not answer in time: something may listen there that is not Temporal",
+		},
+		{
+			name: "the caller's deadline",
+			err:  fmt.Errorf("query: %w", context.DeadlineExceeded),
+			kind: ErrTimeout,
 			want: "did not answer in time",
 		},
 	}
@@ -111,13 +137,24 @@ func TestExplainLeavesOthersAlone(t *testing.T) {
 	require.NoError(t, Explain(nil, target))
 	for _, err := range []error{
 		context.Canceled,
-		fmt.Errorf("query: %w", context.DeadlineExceeded),
 		errors.New("something else"),
 	} {
 		require.Same(t, err, Explain(err, target))
 	}
 	already := Explain(serviceerror.NewNotFound("x"), target)
 	require.Same(t, already, Explain(already, Target{WorkflowID: "other"}), "an explained error is not explained twice")
+}
+
+// With an API key set, Unauthenticated means the key itself. The
+// in-process server, given an authorizer, answers PermissionDenied
+// (TestCauseCredentials); Unauthenticated is what Temporal Cloud answers,
+// so it is tested over the status value only.
+func TestExplainBadAPIKey(t *testing.T) {
+	t.Parallel()
+	got := Explain(status.Error(codes.Unauthenticated, "Request unauthenticated."), Target{Address: "a:1", Namespace: "ns", TLS: true, APIKey: true})
+	require.ErrorIs(t, got, ErrDenied)
+	require.Equal(t, "Temporal at a:1 did not accept the API key (Request unauthenticated.): check that TEMPORAL_API_KEY holds a valid, "+
+		"unexpired key for this server and namespace ns", got.Error())
 }
 
 func TestCode(t *testing.T) {

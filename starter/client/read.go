@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"google.golang.org/grpc/codes"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
@@ -42,48 +43,152 @@ type Description struct {
 	Definition  string
 	// Summary is the static summary set at start (see Summary).
 	Summary string
+	// WorkflowTask is the run's pending workflow task, nil when none is
+	// due.
+	WorkflowTask *WorkflowTask
+	// Activities are the run's pending activities: its steps at work or
+	// waiting for a worker.
+	Activities []PendingActivity
+}
+
+// WorkflowTask is a workflow task Temporal has scheduled and not yet seen
+// completed.
+type WorkflowTask struct {
+	// Attempt counts from 1; above 1, earlier attempts failed or timed
+	// out (see Stuck).
+	Attempt int
+	// Started says a worker has picked the task up.
+	Started   bool
+	Scheduled time.Time
+}
+
+// Stuck reports whether the run's workflow task has failed or timed out
+// at least once and is being tried again: until a worker completes it,
+// the run makes no progress and reads no signal.
+func (d *Description) Stuck() bool {
+	return d.Running && d.WorkflowTask != nil && d.WorkflowTask.Attempt > 1
+}
+
+// PendingActivity is an activity (a step, or an item of a map step) that
+// has been scheduled and not finished.
+type PendingActivity struct {
+	ActivityID string
+	// Type is the activity type (activities.RunStepName for every step).
+	Type string
+	// TaskQueue is where it waits for a worker.
+	TaskQueue string
+	// Started says a worker runs it now; false, it waits for one (or
+	// for its next retry).
+	Started   bool
+	Attempt   int
+	Scheduled time.Time
+	// LastFailure is the message of its last failed attempt.
+	LastFailure string
 }
 
 // Describe returns what Temporal knows about the latest run of workflowID.
 func (c *Client) Describe(ctx context.Context, workflowID string) (*Description, error) {
-	d, err := c.sdk.DescribeWorkflow(ctx, workflowID, "")
+	d, err := c.sdk.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
 		return nil, c.explain(err, workflowID)
 	}
+	info := d.GetWorkflowExecutionInfo()
+	e := executionOf(info)
 	out := &Description{
-		WorkflowID: d.WorkflowExecution.ID,
-		RunID:      d.WorkflowExecution.RunID,
-		TaskQueue:  d.TaskQueueName,
-		Status:     d.Status.String(),
-		Running:    d.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
-		Start:      d.WorkflowStartTime,
+		WorkflowID:  e.WorkflowID,
+		RunID:       e.RunID,
+		TaskQueue:   info.GetTaskQueue(),
+		Status:      e.Status,
+		Running:     info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+		Start:       e.Start,
+		Close:       e.Close,
+		State:       e.State,
+		Progress:    e.Progress,
+		HasProgress: e.HasProgress,
+		Definition:  e.Definition,
 	}
-	if d.WorkflowCloseTime != nil {
-		out.Close = *d.WorkflowCloseTime
-	}
-	sa := d.TypedSearchAttributes
-	out.State, _ = sa.GetKeyword(workflows.StateAttribute)
-	out.Progress, out.HasProgress = sa.GetInt64(workflows.ProgressAttribute)
-	out.Definition, _ = sa.GetKeyword(workflows.DefinitionAttribute)
 	// The summary only decorates the output; a run without one is fine.
-	out.Summary, _ = d.GetStaticSummary()
+	if p := d.GetExecutionConfig().GetUserMetadata().GetSummary(); p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &out.Summary)
+	}
+	if t := d.GetPendingWorkflowTask(); t != nil {
+		out.WorkflowTask = &WorkflowTask{
+			Attempt:   int(t.GetAttempt()),
+			Started:   t.GetState() == enumspb.PENDING_WORKFLOW_TASK_STATE_STARTED,
+			Scheduled: t.GetScheduledTime().AsTime(),
+		}
+	}
+	for _, a := range d.GetPendingActivities() {
+		out.Activities = append(out.Activities, PendingActivity{
+			ActivityID:  a.GetActivityId(),
+			Type:        a.GetActivityType().GetName(),
+			TaskQueue:   a.GetActivityOptions().GetTaskQueue().GetName(),
+			Started:     a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED,
+			Attempt:     int(a.GetAttempt()),
+			Scheduled:   a.GetScheduledTime().AsTime(),
+			LastFailure: a.GetLastFailure().GetMessage(),
+		})
+	}
 	return out, nil
 }
 
-// Pollers returns how many workers polled the task queue's workflow tasks
-// in the last few minutes (Temporal's own window, so a worker stopped a
-// minute ago still counts).
-func (c *Client) Pollers(ctx context.Context, taskQueue string) (int, error) {
-	resp, err := c.sdk.DescribeTaskQueue(ctx, taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+// TaskFailure is why a workflow task of a run failed, as Temporal
+// recorded it.
+type TaskFailure struct {
+	// Message is the worker's error (a panic's message, say) or, for a
+	// task that timed out, what timed out.
+	Message string
+	// Cause is Temporal's classification (WorkflowWorkerUnhandledFailure,
+	// BadUpsertWorkflowSearchAttributes, …); "" for a timeout.
+	Cause string
+	// Identity is the worker that reported the failure.
+	Identity string
+	At       time.Time
+}
+
+// LastTaskFailure returns the last workflow task failure or timeout in
+// the history of the run (runID "" for the latest), newest first, or nil
+// when its newest events hold none. Temporal records only the first
+// failure of a series of attempts; those after it repeat it.
+func (c *Client) LastTaskFailure(ctx context.Context, workflowID, runID string) (*TaskFailure, error) {
+	resp, err := c.sdk.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+		Namespace:       c.namespace,
+		Execution:       &commonpb.WorkflowExecution{WorkflowId: workflowID, RunId: runID},
+		MaximumPageSize: taskFailureLookBack,
+	})
 	if err != nil {
-		var ns *serviceerror.NamespaceNotFound
-		if Code(err) == codes.NotFound && !errors.As(err, &ns) {
-			// A task queue nobody has used yet.
-			return 0, nil
-		}
-		return 0, c.explain(err, "")
+		return nil, c.explain(err, workflowID)
 	}
-	return len(resp.GetPollers()), nil
+	for _, ev := range resp.GetHistory().GetEvents() {
+		if a := ev.GetWorkflowTaskFailedEventAttributes(); a != nil {
+			f := &TaskFailure{Message: a.GetFailure().GetMessage(), Cause: taskFailedCause(a.GetCause()), Identity: a.GetIdentity(), At: ev.GetEventTime().AsTime()}
+			if f.Message == "" {
+				f.Message = f.Cause
+			}
+			return f, nil
+		}
+		if a := ev.GetWorkflowTaskTimedOutEventAttributes(); a != nil {
+			return &TaskFailure{
+				Message: fmt.Sprintf("the workflow task timed out (%s): a worker took it and did not answer in time", a.GetTimeoutType()),
+				At:      ev.GetEventTime().AsTime(),
+			}, nil
+		}
+	}
+	return nil, nil
+}
+
+// taskFailureLookBack is how many of a run's newest events LastTaskFailure
+// reads: after the failure come at most the signals and updates sent to
+// the stuck run.
+const taskFailureLookBack = 100
+
+// taskFailedCause is the cause's name ("WorkflowWorkerUnhandledFailure"),
+// "" when unspecified.
+func taskFailedCause(c enumspb.WorkflowTaskFailedCause) string {
+	if c == enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED {
+		return ""
+	}
+	return c.String()
 }
 
 // Query runs one of the workflow's queries (workflows.Query*) on the
@@ -159,4 +264,24 @@ func Decode(raw json.RawMessage, query string, into any) error {
 		return fmt.Errorf("the answer to the %s query is not what package workflows describes: %w", query, err)
 	}
 	return nil
+}
+
+// TerminationReason is the reason given when the run (runID "" for the
+// latest) was terminated, read from its close event; "" when it was not
+// terminated or gave none. The SDK's TerminatedError does not carry it.
+func (c *Client) TerminationReason(ctx context.Context, workflowID, runID string) (string, error) {
+	resp, err := c.sdk.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+		Namespace:       c.namespace,
+		Execution:       &commonpb.WorkflowExecution{WorkflowId: workflowID, RunId: runID},
+		MaximumPageSize: 1,
+	})
+	if err != nil {
+		return "", c.explain(err, workflowID)
+	}
+	for _, ev := range resp.GetHistory().GetEvents() {
+		if a := ev.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
+			return a.GetReason(), nil
+		}
+	}
+	return "", nil
 }

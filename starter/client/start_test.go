@@ -35,3 +35,53 @@ func TestUnregisteredAttribute(t *testing.T) {
 	require.False(t, unregisteredAttribute(serviceerror.NewInvalidArgument("WorkflowId is not set")))
 	require.False(t, unregisteredAttribute(serviceerror.NewUnavailable("DefinitionName")))
 }
+
+// Queues finds every queue a plan's activities use: plain steps, a
+// specialist's, parallel branches, a map's items, a sub-workflow's steps,
+// compensations and hooks.
+func TestQueues(t *testing.T) {
+	t.Parallel()
+	p := plan(t, `
+workflow_id: everywhere
+initial_step: first
+hooks:
+  on_enter:
+    COMPLETE:
+      - action: log
+        specialist: notifier
+        params: {message: done}
+steps:
+  - name: first
+    action: log
+    params: {message: hi}
+    compensate: {action: log, specialist: undo}
+  - name: fan
+    action: log
+    specialist: checker
+    params: {message: a}
+    parallel_with: [side]
+  - name: side
+    action: log
+    specialist: checker
+    params: {message: b}
+  - name: each
+    map: {items: "input.orders", action: log, specialist: mapper, params: {message: item}}
+  - name: sub
+    workflow: {file: child.yaml}
+`, "child.yaml", `
+workflow_id: child
+initial_step: inner
+steps:
+  - name: inner
+    action: log
+    specialist: checker
+    params: {message: inner}
+`)
+	require.Equal(t, []QueueUse{
+		{Queue: "q", Workflow: true, Steps: []string{"first"}},
+		{Queue: "q.undo", Steps: []string{"first"}},
+		{Queue: "q.checker", Steps: []string{"fan", "side", "sub/inner"}},
+		{Queue: "q.mapper", Steps: []string{"each"}},
+		{Queue: "q.notifier", Steps: []string{"on_enter COMPLETE"}},
+	}, Queues(p, "q"))
+}

@@ -58,3 +58,13 @@ func (c *Client) explainUpdate(err error, workflowID, name string) error {
 	}
 	return c.explain(err, workflowID)
 }
+
+// Terminate ends the latest run of workflowID at once, on the server: the
+// workflow is not asked, so it runs no compensation and no hook, and the
+// run ends TERMINATED. It is the way out for a run whose worker cannot
+// run it (see Description.Stuck), where a cancel signal would never be
+// read.
+func (c *Client) Terminate(ctx context.Context, workflowID, reason string) error {
+	err := c.sdk.TerminateWorkflow(ctx, workflowID, "", reason)
+	return c.explain(err, workflowID)
+}

@@ -1,0 +1,193 @@
+// Package testserver gives the starter's tests a real Temporal server: one
+// in-process server (temporaltest, SQLite in memory) per test binary, with
+// statedriven's search attributes registered, and workers that run the
+// real StateDrivenWorkflow and step runner on a queue of the test's own.
+// Tests that use it run in parallel without seeing each other's work.
+package testserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	sdkclient "go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/workflows"
+)
+
+var (
+	once   sync.Once
+	server *temporaltest.TestServer
+	seq    atomic.Int64
+)
+
+// Shared returns the test binary's server, starting it on first use.
+func Shared(t testing.TB) *temporaltest.TestServer {
+	t.Helper()
+	once.Do(func() {
+		server = temporaltest.NewServer()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := registerSearchAttributes(ctx, server); err != nil {
+			panic(fmt.Sprintf("register search attributes: %v", err))
+		}
+	})
+	return server
+}
+
+// Address is the server's frontend host:port.
+func Address(t testing.TB) string {
+	return Shared(t).GetFrontendHostPort()
+}
+
+// Namespace is the server's namespace.
+func Namespace(t testing.TB) string {
+	return Shared(t).GetDefaultNamespace()
+}
+
+// Client is an SDK client of the server, for what the test does beside
+// the code under test (closed by the server at the end of the binary).
+func Client(t testing.TB) sdkclient.Client {
+	return Shared(t).GetDefaultClient()
+}
+
+// Queue returns a task queue name no other test uses.
+func Queue(t testing.TB) string {
+	return fmt.Sprintf("q-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), seq.Add(1))
+}
+
+// ID returns a workflow ID no other test uses.
+func ID(t testing.TB) string {
+	return fmt.Sprintf("wf-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), seq.Add(1))
+}
+
+// Worker runs the real workflow and step runner on queue (and the step
+// runner on each specialist queue of queue) until the test ends. It
+// returns once the server lists the workers' pollers, as the starter's
+// checks for a worker read them.
+func Worker(t testing.TB, queue string, specialists ...string) {
+	t.Helper()
+	runner := activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{})
+	start(t, queue, func(w worker.Worker) {
+		workflows.Register(w)
+		runner.Register(w)
+	})
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+	for _, s := range specialists {
+		q := activities.SpecialistQueue(queue, s)
+		start(t, q, func(w worker.Worker) { runner.Register(w) })
+		awaitPollers(t, q, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+	}
+}
+
+func awaitPollers(t testing.TB, queue string, kind enumspb.TaskQueueType) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := Client(t).DescribeTaskQueue(context.Background(), queue, kind)
+		return err == nil && len(resp.GetPollers()) > 0
+	}, time.Minute, 10*time.Millisecond, "no %s poller on %s", kind, queue)
+}
+
+// BrokenWorker runs, on queue, a workflow registered as
+// StateDrivenWorkflow whose every workflow task fails with a panic that
+// says message: a run on queue is stuck the way a run is when its worker
+// cannot process it (a bug, a payload over the limit).
+func BrokenWorker(t testing.TB, queue, message string) {
+	t.Helper()
+	start(t, queue, func(w worker.Worker) {
+		w.RegisterWorkflowWithOptions(func(workflow.Context, workflows.Input) (workflows.Result, error) {
+			panic(message)
+		}, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	})
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+}
+
+// OversizedWorker runs, on queue, a workflow registered as
+// StateDrivenWorkflow that schedules a step whose input (2.5 MB) is over
+// Temporal's payload limit: the SDK fails each workflow task before it
+// reaches the server, as it did for the runs the issue saw wedge.
+func OversizedWorker(t testing.TB, queue string) {
+	t.Helper()
+	start(t, queue, func(w worker.Worker) {
+		w.RegisterWorkflowWithOptions(func(ctx workflow.Context, _ workflows.Input) (workflows.Result, error) {
+			ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+			err := workflow.ExecuteActivity(ctx, activities.RunStepName, strings.Repeat("x", 2_500_000)).Get(ctx, nil)
+			return workflows.Result{}, err
+		}, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	})
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+}
+
+func start(t testing.TB, queue string, register func(worker.Worker)) {
+	t.Helper()
+	w := worker.New(Client(t), queue, worker.Options{})
+	register(w)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+}
+
+// registerSearchAttributes adds statedriven's search attributes and
+// returns once they may be set at a start (the frontend checks them) and
+// upserted (the history service does): each service learns of new ones
+// when it next refreshes its namespaces, and until then refuses them.
+func registerSearchAttributes(ctx context.Context, ts *temporaltest.TestServer) error {
+	c := ts.GetDefaultClient()
+	_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: ts.GetDefaultNamespace(),
+		SearchAttributes: map[string]enumspb.IndexedValueType{
+			workflows.StateAttribute.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			workflows.ProgressAttribute.GetName():   enumspb.INDEXED_VALUE_TYPE_INT,
+			workflows.DefinitionAttribute.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	const queue = "search-attribute-probe"
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
+		return workflow.UpsertTypedSearchAttributes(ctx,
+			workflows.StateAttribute.ValueSet("PROCESSING"), workflows.ProgressAttribute.ValueSet(1), workflows.DefinitionAttribute.ValueSet("probe"))
+	}, workflow.RegisterOptions{Name: "SearchAttributeProbe"})
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
+	opts := sdkclient.StartWorkflowOptions{
+		ID: "search-attribute-probe", TaskQueue: queue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.StateAttribute.ValueSet("INITIAL"), workflows.ProgressAttribute.ValueSet(0), workflows.DefinitionAttribute.ValueSet("probe")),
+	}
+	for {
+		// A refused workflow task is retried by the server until the
+		// history service knows the attributes.
+		run, err := c.ExecuteWorkflow(ctx, opts, "SearchAttributeProbe")
+		if err == nil {
+			return run.Get(ctx, nil)
+		}
+		var invalid *serviceerror.InvalidArgument
+		if !errors.As(err, &invalid) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
