@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,6 +39,7 @@ func TestCommandUsageErrors(t *testing.T) {
 		{"run empty id", []string{"run", "../examples/sequential.yaml", "--id", " "}, "--id is empty"},
 		{"run empty queue", []string{"run", "../examples/sequential.yaml", "--task-queue", ""}, "--task-queue is empty"},
 		{"run negative progress interval", []string{"run", "../examples/sequential.yaml", "--progress-every", "-1s"}, "--progress-every: progress_every -1s is negative: give 0 to write every change of progress, or leave it out for 10s"},
+		{"run input over the payload limit", []string{"run", "../examples/sequential.yaml", "--input", `{"blob": "` + strings.Repeat("x", 2<<20) + `"}`}, "--input: the run's input (its data and the plan) is"},
 		{"run progress interval not a duration", []string{"run", "../examples/sequential.yaml", "--progress-every", "10"}, `invalid argument "10" for "--progress-every"`},
 		{"run wait takes no value", []string{"run", "../examples/sequential.yaml", "--wait=maybe"}, `invalid argument "maybe" for "--wait"`},
 		{"status without id", []string{"status"}, "accepts 1 arg(s), received 0"},

@@ -70,7 +70,7 @@ func newRun(g *globals) *cobra.Command {
 				req.ProgressEvery = definition.Duration{D: every, Set: true}
 			}
 			if err := req.Validate(); err != nil {
-				return badInput("--progress-every: %v", err)
+				return badInput("%v", err)
 			}
 
 			ctx := cmd.Context()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -39,8 +40,18 @@ func (r StartRequest) Validate() error {
 		return errors.New("start: no plan")
 	}
 	if r.ProgressEvery.D < 0 {
-		return fmt.Errorf("progress_every %s is negative: give 0 to write every change of progress, or leave it out for %s",
+		return fmt.Errorf("--progress-every: progress_every %s is negative: give 0 to write every change of progress, or leave it out for %s",
 			r.ProgressEvery.D, workflows.DefaultProgressEvery)
+	}
+	// The server would refuse the start with a bare ResourceExhausted;
+	// and an input that barely fits would not cross continue-as-new.
+	data, err := json.Marshal(workflows.NewInput(r.Plan, r.Input))
+	if err != nil {
+		return fmt.Errorf("--input: cannot be encoded as JSON: %w", err)
+	}
+	if len(data) > workflows.PayloadLimit {
+		return fmt.Errorf("--input: the run's input (its data and the plan) is %d bytes, over the %d a run can carry (Temporal refuses a payload over 2 MB): pass a reference to the data (a URL, a key) rather than the data itself",
+			len(data), workflows.PayloadLimit)
 	}
 	return nil
 }
