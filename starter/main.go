@@ -109,6 +109,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.namespace, "namespace", "", "Temporal namespace (overrides TEMPORAL_NAMESPACE and the profile)")
 	root.AddCommand(
 		newValidate(g),
+		newActions(g),
 		newRun(g),
 		newWatch(g),
 		newStatus(g),

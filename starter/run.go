@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -51,7 +53,7 @@ func newRun(g *globals) *cobra.Command {
 			if strings.TrimSpace(queue) == "" {
 				return badInput("--task-queue is empty: leave it out for %s", workflows.DefaultTaskQueue)
 			}
-			plan, v := loadPlan(args[0])
+			plan, v := loadPlan(args[0], definition.Options{})
 			if plan == nil {
 				if g.json {
 					if err := g.printJSON(v); err != nil {
@@ -87,6 +89,12 @@ func newRun(g *globals) *cobra.Command {
 			var warnings []string
 			for _, u := range idle {
 				w := idleWarning(u)
+				g.warn("%s", w)
+				warnings = append(warnings, w)
+			}
+			if w, err := checkActions(ctx, c, plan, queue, idle); err != nil {
+				return err
+			} else if w != "" {
 				g.warn("%s", w)
 				warnings = append(warnings, w)
 			}
@@ -182,4 +190,36 @@ func idleWarning(u client.QueueUse) string {
 		what = "steps " + strings.Join(u.Steps, ", ")
 	}
 	return fmt.Sprintf("no worker polls %s; %s will wait until one does", u.Queue, what)
+}
+
+// checkActions refuses a plan naming an action that the workers of the
+// run's queue do not offer (exit 2, nothing started). It asks only when
+// the plan names actions beyond the built-ins, and only a queue that has
+// a worker; a worker that does not answer (an older one) leaves a warning.
+func checkActions(ctx context.Context, c *client.Client, plan *definition.Plan, queue string, idle []client.QueueUse) (warning string, err error) {
+	if len(client.MissingActions(plan, nil)) == 0 {
+		return "", nil
+	}
+	for _, u := range idle {
+		if u.Workflow {
+			return "", nil // already warned: no worker to ask
+		}
+	}
+	offered, err := c.OfferedActions(ctx, queue)
+	if errors.Is(err, client.ErrNoAnswer) {
+		return fmt.Sprintf("could not check the plan's actions: %v", err), nil
+	}
+	if err != nil {
+		return "", failed(err)
+	}
+	missing := client.MissingActions(plan, offered)
+	if len(missing) == 0 {
+		return "", nil
+	}
+	lines := make([]string, len(missing))
+	for i, m := range missing {
+		lines[i] = fmt.Sprintf("  action %q (step %s)", m.Action, strings.Join(m.Steps, ", "))
+	}
+	return "", badInput("no worker of %s offers what the plan runs there; nothing was started:\n%s\nthe workers offer: %s\n(register the action in the worker, or run the step on a specialist's queue)",
+		queue, strings.Join(lines, "\n"), strings.Join(offered, ", "))
 }

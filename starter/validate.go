@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,18 +25,30 @@ type validation struct {
 }
 
 func newValidate(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var actionsFile string
+	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check definitions and list every problem, with where and how to fix it",
 		Long: "validate parses, checks and compiles each definition file without starting anything.\n" +
 			"It prints every problem at once as FILE:LINE:COL: /json/pointer: message (hint),\n" +
-			"and for a valid file its content hash. Exit code 2 when any file has problems.",
+			"and for a valid file its content hash. Exit code 2 when any file has problems.\n\n" +
+			"With --actions FILE (- for standard input) it also checks that every action a step runs on\n" +
+			"the run's own task queue is a built-in or named in FILE, one name per line (# comments):\n" +
+			"what `starter actions` prints for the workers of a task queue.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var opts definition.Options
+			if cmd.Flags().Changed("actions") {
+				names, err := readActions(cmd.InOrStdin(), actionsFile)
+				if err != nil {
+					return badInput("--actions: %v", err)
+				}
+				opts.Actions = names
+			}
 			results := make([]validation, 0, len(args))
 			bad := 0
 			for _, file := range args {
-				r := validateFile(file)
+				_, r := loadPlan(file, opts)
 				if !r.Valid {
 					bad++
 				}
@@ -55,17 +71,38 @@ func newValidate(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&actionsFile, "actions", "", "a file naming the actions the workers offer, one per line (- for standard input)")
+	return cmd
 }
 
-func validateFile(file string) validation {
-	_, v := loadPlan(file)
-	return v
+// readActions reads action names, one per line; blank lines and lines
+// starting with # are skipped.
+func readActions(stdin io.Reader, file string) ([]string, error) {
+	var r io.Reader = stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	names := []string{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		names = append(names, line)
+	}
+	return names, sc.Err()
 }
 
 // loadPlan compiles a definition file; the plan is nil when the file has
 // problems, which the validation lists.
-func loadPlan(file string) (*definition.Plan, validation) {
-	plan, err := definition.Load(file)
+func loadPlan(file string, opts definition.Options) (*definition.Plan, validation) {
+	plan, err := definition.LoadWith(file, opts)
 	if err == nil {
 		return plan, validation{File: file, Valid: true, Name: plan.Name, Steps: len(plan.Steps), Hash: plan.Hash}
 	}

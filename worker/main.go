@@ -16,6 +16,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"go.temporal.io/sdk/worker"
+
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/host"
 	"github.com/statedriven/statedriven/host/devserver"
@@ -24,9 +26,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	runner := activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{})
 	code := host.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, host.Registration{
-		Workflows:  workflows.Register,
-		Activities: activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{}).Register,
+		// The interpreter, and the workflow that tells clients which
+		// actions this worker offers.
+		Workflows:  func(w worker.WorkflowRegistry) { workflows.Register(w); runner.RegisterActions(w) },
+		Activities: runner.Register,
 	}, devserver.ForHost)
 	stop()
 	os.Exit(code)

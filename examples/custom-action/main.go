@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 
+	"go.temporal.io/sdk/worker"
+
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/host"
 	"github.com/statedriven/statedriven/host/devserver"
@@ -26,9 +28,12 @@ func main() {
 	reg.MustRegister("custom_processing", customProcessing)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	runner := activities.NewRunner(reg, activities.RunnerOptions{})
 	code := host.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, host.Registration{
-		Workflows:  workflows.Register,
-		Activities: activities.NewRunner(reg, activities.RunnerOptions{}).Register,
+		// The interpreter, and the workflow that tells `starter run`
+		// which actions this worker offers.
+		Workflows:  func(w worker.WorkflowRegistry) { workflows.Register(w); runner.RegisterActions(w) },
+		Activities: runner.Register,
 	}, devserver.ForHost)
 	stop()
 	os.Exit(code)

@@ -47,27 +47,27 @@ func Queues(p *definition.Plan, taskQueue string) []QueueUse {
 			uses[i].Steps = append(uses[i].Steps, step)
 		}
 	}
-	walkActions(p, "", add)
+	walkActionNames(p, "", func(specialist, _, step string) { add(specialist, step) })
 	return uses
 }
 
-// walkActions calls add for every action of p that runs as an activity,
-// with its specialist and the name of its step.
-func walkActions(p *definition.Plan, prefix string, add func(specialist, step string)) {
+// walkActionNames calls add for every action of p that runs as an
+// activity, with its specialist, its name and the name of its step.
+func walkActionNames(p *definition.Plan, prefix string, add func(specialist, action, step string)) {
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		name := prefix + s.Name
 		if s.Action != "" {
-			add(s.Specialist, name)
+			add(s.Specialist, s.Action, name)
 		}
 		if s.Map != nil && s.Map.Action != "" {
-			add(s.Map.Specialist, name)
+			add(s.Map.Specialist, s.Map.Action, name)
 		}
 		if s.Compensate != nil && s.Compensate.Action != "" {
-			add(s.Compensate.Specialist, name)
+			add(s.Compensate.Specialist, s.Compensate.Action, name)
 		}
 		if s.Child != nil {
-			walkActions(s.Child, name+"/", add)
+			walkActionNames(s.Child, name+"/", add)
 		}
 	}
 	for _, hooks := range []struct {
@@ -77,7 +77,7 @@ func walkActions(p *definition.Plan, prefix string, add func(specialist, step st
 		for _, state := range sortedKeys(hooks.m) {
 			for _, a := range hooks.m[state] {
 				if a.Action != "" {
-					add(a.Specialist, prefix+hooks.when+" "+state)
+					add(a.Specialist, a.Action, prefix+hooks.when+" "+state)
 				}
 			}
 		}

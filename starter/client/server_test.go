@@ -247,7 +247,11 @@ func TestServerStuckRun(t *testing.T) {
 	require.Equal(t, "WorkflowWorkerUnhandledFailure", f.Cause)
 	require.NotEmpty(t, f.Identity)
 
-	healthy := b.start(plan(t, gate))
+	// A run whose first workflow task waits (no worker polls its queue)
+	// is not stuck: on the broken queue it would be within milliseconds.
+	idle := *b
+	idle.queue = testserver.Queue(t)
+	healthy := idle.start(plan(t, gate))
 	d, err := b.c.Describe(b.ctx, healthy.WorkflowID)
 	require.NoError(t, err)
 	require.False(t, d.Stuck())

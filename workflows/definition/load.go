@@ -15,6 +15,12 @@ type Options struct {
 	// definition's file. Nil refuses sub-workflows with a problem. Load
 	// sets it to read from disk.
 	ReadFile func(name string) ([]byte, error)
+	// Actions, when not nil, are the actions the workers offer besides
+	// the built-ins: an action step (map, compensation or hook) on the
+	// run's own queue naming another is a problem. Steps on a
+	// specialist's queue are not checked: a specialist, in any language,
+	// offers what it offers.
+	Actions []string
 
 	stack []string // files being compiled, for cycle detection
 }
@@ -22,6 +28,11 @@ type Options struct {
 // Load reads, parses, validates and compiles the definition file at path.
 // A refused definition returns Problems listing everything wrong with it.
 func Load(path string) (*Plan, error) {
+	return LoadWith(path, Options{})
+}
+
+// LoadWith is Load with options; ReadFile, when nil, reads from disk.
+func LoadWith(path string, opts Options) (*Plan, error) {
 	data, err := readLimited(path)
 	if err != nil {
 		return nil, err
@@ -30,7 +41,10 @@ func Load(path string) (*Plan, error) {
 	if doc == nil {
 		return nil, err
 	}
-	return Compile(doc, Options{ReadFile: readLimited})
+	if opts.ReadFile == nil {
+		opts.ReadFile = readLimited
+	}
+	return Compile(doc, opts)
 }
 
 // readLimited reads a file without ever holding more than MaxFileSize+1

@@ -34,7 +34,7 @@ func (c *compiler) child(i int, w *SubWorkflow) *Plan {
 	doc, err := Parse(name, data)
 	if doc != nil {
 		var plan *Plan
-		plan, err = Compile(doc, Options{ReadFile: c.opts.ReadFile, stack: stack})
+		plan, err = Compile(doc, Options{ReadFile: c.opts.ReadFile, Actions: c.opts.Actions, stack: stack})
 		if err == nil {
 			plan.Source = w.File
 			return plan

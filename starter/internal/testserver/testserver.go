@@ -84,6 +84,7 @@ func Worker(t testing.TB, queue string, specialists ...string) {
 	runner := activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{})
 	start(t, queue, func(w worker.Worker) {
 		workflows.Register(w)
+		runner.RegisterActions(w)
 		runner.Register(w)
 	})
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
@@ -190,4 +191,17 @@ func registerSearchAttributes(ctx context.Context, ts *temporaltest.TestServer) 
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// OlderWorker runs the workflow and the step runner on queue like Worker,
+// without the workflow that tells which actions it offers, as a worker
+// from before it did.
+func OlderWorker(t testing.TB, queue string) {
+	t.Helper()
+	runner := activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{})
+	start(t, queue, func(w worker.Worker) {
+		workflows.Register(w)
+		runner.Register(w)
+	})
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 }
