@@ -233,3 +233,60 @@ steps:
 	b.record("map-batches", run.GetID(), "")
 	b.record("map-batch-last", fmt.Sprintf("%s/each/items-%d", run.GetID(), workflows.MapBatchSize), "")
 }
+
+// A carried state over the payload limit ends the run in FAILED with the
+// reason, rather than a continue-as-new the server refuses forever.
+func TestCarryOverTheLimitFailsTheRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.reg.MustRegister("big", func(ctx context.Context, in activities.StepInput) (any, error) {
+		return strings.Repeat("z", 900<<10), nil
+	})
+	b.startWorker()
+	plan := b.plan(`
+workflow_id: heavy
+initial_step: a
+steps:
+  - {name: a, action: big}
+  - {name: b, action: big}
+  - {name: c, action: log}
+`)
+	p, h, err := b.finish(b.start(plan, nil, func(in *workflows.Input) { in.MaxStepsPerRun = 2 }))
+	require.Error(t, err)
+	require.Equal(t, "FAILED", p.Status)
+	require.Contains(t, p.Error, "PayloadTooLarge: the state carried into the next run is")
+	require.Contains(t, p.Error, "rollback_window")
+	require.Equal(t, []string{"a", "b"}, steps(h, statemachine.EventStepCompleted))
+}
+
+// An expression that builds a huge list fails its step with an
+// ExpressionError, in a condition and in an input mapping, instead of
+// blocking the workflow task or eating the worker's memory; the worker
+// serves the next run.
+func TestExpressionBombsFailTheStep(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startWorker()
+	bomb := "[[1]]"
+	for i := range 24 {
+		bomb = fmt.Sprintf("%s.map(a%d, a%d + a%d)", bomb, i, i, i)
+	}
+	for _, tc := range []struct{ name, step string }{
+		{"condition", `{name: a, action: log, when: [{if: "size(` + bomb + `) > 0", next: done}]}`},
+		{"input mapping", `{name: a, action: log, input: {x: "` + bomb + `"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := b.with(t)
+			plan := b.plan("workflow_id: bomb\ninitial_step: a\nsteps:\n  - " + tc.step + "\n  - {name: done, type: succeed}\n")
+			p, _, err := b.finish(b.start(plan, nil))
+			require.Error(t, err)
+			require.Equal(t, "FAILED", p.Status)
+			require.Contains(t, p.Error, "ExpressionError")
+			require.Contains(t, p.Error, "expression exceeds a limit: cost limit of 1000000 units reached")
+		})
+	}
+	p, _, err := b.finish(b.start(b.plan("workflow_id: fine\ninitial_step: a\nsteps:\n  - {name: a, action: log}\n"), nil))
+	require.NoError(t, err)
+	require.Equal(t, "COMPLETE", p.Status)
+}
