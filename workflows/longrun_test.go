@@ -15,6 +15,7 @@ import (
 	starter "github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
+	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 // chainRun is one Temporal run of a continue-as-new chain, as measured.
@@ -64,6 +65,30 @@ func largest(runs []chainRun) (input int, history int64, events int64) {
 	return input, history, events
 }
 
+// counter registers the count action, starts the worker and compiles a
+// loop that counts to total, each output carrying note beside the count.
+func (b *bundle) counter(total int, note string) *definition.Plan {
+	b.t.Helper()
+	b.reg.MustRegister("count", func(ctx context.Context, in activities.StepInput) (any, error) {
+		n, _ := in.Input.(map[string]any)["n"].(float64)
+		return map[string]any{"n": n + 1, "note": note}, nil
+	})
+	b.startWorker()
+	return b.plan(fmt.Sprintf(`
+workflow_id: counter
+initial_step: count
+steps:
+  - name: count
+    action: count
+    input: {n: "has(steps.count) ? steps.count.n : 0"}
+    when:
+      - if: "result.n >= %d"
+        next: done
+    next: count
+  - {name: done, type: succeed}
+`, total))
+}
+
 // requireWholeTrail reads the run's trail as `starter history` does and
 // checks it runs from seq 1 to the end without a gap or a repeat.
 func requireWholeTrail(t *testing.T, b *bundle, workflowID string, atLeast int) []statemachine.Record {
@@ -90,24 +115,7 @@ func TestLongLoopStaysBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	t.Cleanup(cancel)
 	b.ctx = ctx
-	b.reg.MustRegister("count", func(ctx context.Context, in activities.StepInput) (any, error) {
-		n, _ := in.Input.(map[string]any)["n"].(float64)
-		return map[string]any{"n": n + 1, "note": strings.Repeat("x", 64)}, nil
-	})
-	b.startWorker()
-	plan := b.plan(fmt.Sprintf(`
-workflow_id: counter
-initial_step: count
-steps:
-  - name: count
-    action: count
-    input: {n: "has(steps.count) ? steps.count.n : 0.0"}
-    when:
-      - if: "result.n >= %d.0"
-        next: done
-    next: count
-  - {name: done, type: succeed}
-`, total))
+	plan := b.counter(total, strings.Repeat("x", 64))
 	run := b.start(plan, nil, func(in *workflows.Input) { in.MaxStepsPerRun = 100 })
 	var res workflows.Result
 	require.NoError(t, run.Get(ctx, &res))
@@ -158,24 +166,7 @@ func TestLongSequenceCompletes(t *testing.T) {
 func TestCarryKeepsOnlyTheWindows(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.reg.MustRegister("count", func(ctx context.Context, in activities.StepInput) (any, error) {
-		n, _ := in.Input.(map[string]any)["n"].(float64)
-		return map[string]any{"n": n + 1}, nil
-	})
-	b.startWorker()
-	plan := b.plan(`
-workflow_id: counter
-initial_step: count
-steps:
-  - name: count
-    action: count
-    input: {n: "has(steps.count) ? steps.count.n : 0.0"}
-    when:
-      - if: "result.n >= 60.0"
-        next: done
-    next: count
-  - {name: done, type: succeed}
-`)
+	plan := b.counter(60, "")
 	run := b.start(plan, nil, func(in *workflows.Input) { in.HistoryWindow, in.RollbackWindow = 20, 3 })
 	require.NoError(t, run.Get(b.ctx, nil))
 	runs := b.chain(run.GetID())
