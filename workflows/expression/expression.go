@@ -180,7 +180,7 @@ type Vars struct {
 // (map[string]any, []any, string, float64, bool, nil) and the result is
 // converted back to that shape.
 func (p *Program) Eval(v Vars) (any, error) {
-	return p.eval(nil, v)
+	return p.eval(context.Background(), v)
 }
 
 // EvalContext is Eval for activities, which may use the clock: it also stops,
@@ -200,7 +200,7 @@ func (p *Program) eval(ctx context.Context, v Vars) (any, error) {
 	vars := map[string]any{"input": v.Input, "steps": steps, "result": v.Result, "item": v.Item}
 	var out ref.Val
 	var err error
-	if ctx == nil {
+	if ctx.Done() == nil { // never done: no need for the interrupt checks
 		out, _, err = p.prg.Eval(vars)
 	} else {
 		out, _, err = p.prg.ContextEval(ctx, vars)
@@ -210,7 +210,7 @@ func (p *Program) eval(ctx context.Context, v Vars) (any, error) {
 		switch {
 		case errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded:
 			return nil, fmt.Errorf("evaluate %q: %w: cost limit of %d units reached (lists and strings count by their size)", p.source, ErrLimit, MaxCost)
-		case ctx != nil && ctx.Err() != nil:
+		case ctx.Err() != nil:
 			return nil, fmt.Errorf("evaluate %q: stopped: %w", p.source, ctx.Err())
 		}
 		return nil, fmt.Errorf("evaluate %q: %w", p.source, err)
