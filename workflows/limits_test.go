@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	sdktemporal "go.temporal.io/sdk/temporal"
 
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/statemachine"
@@ -289,4 +290,22 @@ func TestExpressionBombsFailTheStep(t *testing.T) {
 	p, _, err := b.finish(b.start(b.plan("workflow_id: fine\ninitial_step: a\nsteps:\n  - {name: a, action: log}\n"), nil))
 	require.NoError(t, err)
 	require.Equal(t, "COMPLETE", p.Status)
+}
+
+// A run started without the starter (the Temporal CLI, a program) on an
+// input its definition's input_schema refuses fails with BadInput before
+// any step.
+func TestInputSchemaCheckedByTheWorkflow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startWorker()
+	run := b.start(b.load("../examples/review-rollback.yaml"), map[string]any{"account": 7})
+	err := run.Get(b.ctx, nil)
+	var app *sdktemporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	require.Equal(t, workflows.ErrTypeBadInput, app.Type())
+	require.Contains(t, app.Message(), "input/account: got number, want string")
+	for _, ev := range b.events(run.GetID(), "") {
+		require.Nil(t, ev.GetActivityTaskScheduledEventAttributes(), "no step ran")
+	}
 }

@@ -33,6 +33,9 @@ const (
 	ErrTypeRejected = "Rejected"
 	// ErrTypeTimeout: a wait or a review timed out without on_timeout.
 	ErrTypeTimeout = "Timeout"
+	// ErrTypeBadInput: the run's input does not match the definition's
+	// input_schema. Nothing ran.
+	ErrTypeBadInput = "BadInput"
 	// ErrTypeInternal: the engine met a state it should never reach.
 	ErrTypeInternal = "InternalError"
 )
@@ -99,6 +102,13 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	plan := &in.Plan
 	if err := plan.Verify(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("the plan in the input does not match its hash: "+err.Error(), ErrTypeBadPlan, nil)
+	}
+	if in.Carry == nil {
+		// The starter checks this before starting; a run started any other
+		// way (the Temporal CLI, a program) is checked here, before any step.
+		if err := checkInput(plan, in.Data); err != nil {
+			return nil, err
+		}
 	}
 	r := &run{
 		in:     in,
@@ -555,4 +565,24 @@ func asFailure(err error) *failure {
 		return &failure{Type: "Canceled", Message: "cancelled"}
 	}
 	return &failure{Message: err.Error()}
+}
+
+// checkInput refuses an input that does not match the plan's input_schema.
+func checkInput(plan *definition.Plan, data map[string]any) error {
+	var input any
+	if data != nil {
+		input = data
+	}
+	ps, err := plan.CheckInput(input)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadPlan, nil)
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = "input" + p.Path + ": " + p.Message
+	}
+	return temporal.NewNonRetryableApplicationError("the input does not match the definition's input_schema: "+strings.Join(lines, "; "), ErrTypeBadInput, nil)
 }
