@@ -187,4 +187,14 @@ func TestCarryKeepsOnlyTheWindows(t *testing.T) {
 	require.Equal(t, uint64(len(h)), h[len(h)-1].Seq-h[0].Seq+1, "the query answers the kept records, contiguous")
 	require.Greater(t, h[0].Seq, uint64(1))
 	requireWholeTrail(t, b, run.GetID(), 120)
+
+	// The outcome's start is the chain's, not its last run's.
+	c, err := starter.Dial(b.ctx, starter.Config{Address: sharedServer(t).GetFrontendHostPort(), Namespace: sharedServer(t).GetDefaultNamespace()})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	o, err := c.Wait(b.ctx, run.GetID(), "")
+	require.NoError(t, err)
+	first, err := b.client.DescribeWorkflowExecution(b.ctx, run.GetID(), runs[len(runs)-1].runID)
+	require.NoError(t, err)
+	require.Equal(t, first.GetWorkflowExecutionInfo().GetStartTime().AsTime(), o.Start)
 }

@@ -63,6 +63,7 @@ func (c *Client) Wait(ctx context.Context, workflowID, runID string) (Outcome, e
 	// without them.
 	if d, derr := c.Describe(ctx, workflowID); derr == nil {
 		o.RunID, o.Start, o.Close = d.RunID, d.Start, d.Close
+		o.Start = c.chainStart(ctx, workflowID, d)
 	} else {
 		o.RunID = runID
 	}
@@ -162,4 +163,17 @@ func endOf(cause error) string {
 		return EndTimedOut
 	}
 	return EndFailed
+}
+
+// chainStart is when the first run of d's continue-as-new chain started:
+// a run that continued as new began there, not at its latest run's start.
+func (c *Client) chainStart(ctx context.Context, workflowID string, d *Description) time.Time {
+	if d.FirstRunID == "" || d.FirstRunID == d.RunID {
+		return d.Start
+	}
+	first, err := c.sdk.DescribeWorkflowExecution(ctx, workflowID, d.FirstRunID)
+	if err != nil || first.GetWorkflowExecutionInfo().GetStartTime() == nil {
+		return d.Start // past retention: the latest run's start is what is left
+	}
+	return first.GetWorkflowExecutionInfo().GetStartTime().AsTime()
 }

@@ -26,6 +26,9 @@ const QueryTimeout = 10 * time.Second
 type Description struct {
 	WorkflowID string
 	RunID      string
+	// FirstRunID is the first run of the run's continue-as-new chain
+	// (RunID when it never continued as new).
+	FirstRunID string
 	TaskQueue  string
 	// Status is Temporal's execution status: Running, Completed, Failed,
 	// Canceled, Terminated, ContinuedAsNew, TimedOut.
@@ -97,6 +100,7 @@ func (c *Client) Describe(ctx context.Context, workflowID string) (*Description,
 	out := &Description{
 		WorkflowID:  e.WorkflowID,
 		RunID:       e.RunID,
+		FirstRunID:  info.GetFirstRunId(),
 		TaskQueue:   info.GetTaskQueue(),
 		Status:      e.Status,
 		Running:     info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
