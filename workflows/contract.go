@@ -141,6 +141,10 @@ type Result struct {
 	// Steps are the step outputs, by step name.
 	Steps map[string]any `json:"steps,omitempty"`
 	Error string         `json:"error,omitempty"`
+	// StepsOmitted says why Steps is empty in a run that had outputs:
+	// they were over the payload limit, and Temporal would have refused
+	// the run's completion again and again.
+	StepsOmitted string `json:"steps_omitted,omitempty"`
 }
 
 // Reason is the optional payload of the pause, resume and cancel signals

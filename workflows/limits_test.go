@@ -309,3 +309,27 @@ func TestInputSchemaCheckedByTheWorkflow(t *testing.T) {
 		require.Nil(t, ev.GetActivityTaskScheduledEventAttributes(), "no step ran")
 	}
 }
+
+// A run whose outputs together are over the payload limit completes
+// without them in its result, saying why, instead of a completion the
+// server refuses forever.
+func TestResultOverTheLimitOmitsTheOutputs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.reg.MustRegister("big", func(ctx context.Context, in activities.StepInput) (any, error) {
+		return strings.Repeat("z", 900<<10), nil
+	})
+	b.startWorker()
+	plan := b.plan(`
+workflow_id: heavy-result
+initial_step: a
+steps:
+  - {name: a, action: big}
+  - {name: b, action: big}
+`)
+	var res workflows.Result
+	require.NoError(t, b.start(plan, nil).Get(b.ctx, &res))
+	require.Equal(t, statemachine.Complete, res.State)
+	require.Empty(t, res.Steps)
+	require.Contains(t, res.StepsOmitted, "the run's result (its step outputs) is")
+}

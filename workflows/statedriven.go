@@ -507,7 +507,7 @@ func (r *run) finishComplete(ctx workflow.Context) (Result, error) {
 	r.current = nil
 	r.afterTransition(ctx)
 	r.flush(ctx, true)
-	return Result{State: r.m.State(), Steps: r.steps}, nil
+	return r.result(), nil
 }
 
 func (r *run) finishFailed(ctx workflow.Context, step string, f *failure) (Result, error) {
@@ -585,4 +585,18 @@ func checkInput(plan *definition.Plan, data map[string]any) error {
 		lines[i] = "input" + p.Path + ": " + p.Message
 	}
 	return temporal.NewNonRetryableApplicationError("the input does not match the definition's input_schema: "+strings.Join(lines, "; "), ErrTypeBadInput, nil)
+}
+
+// result is what a COMPLETE run returns: its step outputs, unless they
+// are over the payload limit; then none, and StepsOmitted says why.
+func (r *run) result() Result {
+	res := Result{State: r.m.State(), Steps: r.steps}
+	if r.in.HistoryWindow == 0 {
+		return res // runs from before the check return what they did
+	}
+	if f := checkPayload("the run's result (its step outputs)", res, "read them from the steps that need them"); f != nil {
+		r.logger.Warn("result without step outputs", "err", f.String())
+		return Result{State: res.State, StepsOmitted: f.Message}
+	}
+	return res
 }
