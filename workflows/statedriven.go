@@ -594,7 +594,7 @@ func (r *run) result() Result {
 	if r.in.HistoryWindow == 0 {
 		return res // runs from before the check return what they did
 	}
-	if f := checkPayload("the run's result (its step outputs)", res, "read them from the steps that need them"); f != nil {
+	if f := checkPayload("the run's result (its step outputs)", res, "each step's output is still in the run's history, as its activity's result"); f != nil {
 		r.logger.Warn("result without step outputs", "err", f.String())
 		return Result{State: res.State, StepsOmitted: f.Message}
 	}
