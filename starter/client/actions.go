@@ -9,6 +9,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	sdkclient "go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
 
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/activities/builtin"
@@ -41,7 +42,9 @@ func (c *Client) OfferedActions(ctx context.Context, taskQueue string) ([]string
 	}
 	var names []string
 	if err := run.Get(ctx, &names); err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The server may answer the long poll with DeadlineExceeded a
+		// moment before the context itself is done.
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || Code(err) == codes.DeadlineExceeded {
 			return nil, &Error{Kind: ErrNoAnswer, Err: err, Message: fmt.Sprintf(
 				"no worker of %s said which actions it offers within %s: none polls it, or its workers are older than %s", taskQueue, ActionsTimeout, activities.ActionsWorkflowType)}
 		}

@@ -46,7 +46,9 @@ func TestAwaitResultAfterAMissedEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, complete, res)
 	require.EqualValues(t, 2, calls.Load())
-	require.EqualValues(t, 2, asked.Load(), "asked until it said ended")
+	// At least until it said ended; once more when a tick and the second
+	// answer arrive together and the select takes the tick.
+	require.GreaterOrEqual(t, asked.Load(), int32(2), "asked until it said ended")
 }
 
 // A run that failed is an answer too, and the caller's cancellation ends

@@ -204,4 +204,5 @@ func OlderWorker(t testing.TB, queue string) {
 		runner.Register(w)
 	})
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
 }
