@@ -186,6 +186,13 @@ func TestCarryKeepsOnlyTheWindows(t *testing.T) {
 	h := b.history(run)
 	require.Equal(t, uint64(len(h)), h[len(h)-1].Seq-h[0].Seq+1, "the query answers the kept records, contiguous")
 	require.Greater(t, h[0].Seq, uint64(1))
+
+	// A page: {"from_seq": N, "limit": M}.
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryHistory, workflows.HistoryRequest{FromSeq: h[0].Seq + 2, Limit: 3})
+	require.NoError(t, err)
+	var page []statemachine.Record
+	require.NoError(t, v.Get(&page))
+	require.Equal(t, h[2:5], page)
 	requireWholeTrail(t, b, run.GetID(), 120)
 
 	// The outcome's start is the chain's, not its last run's.
