@@ -164,13 +164,9 @@ func checkInput(file string, plan *definition.Plan, input map[string]any) error 
 	if len(ps) == 0 {
 		return nil
 	}
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		where := "the input"
-		if p.Path != "" {
-			where = "input" + p.Path
-		}
-		lines[i] = fmt.Sprintf("  %s: %s", where, p.Message)
+	lines := ps.InputLines()
+	for i := range lines {
+		lines[i] = "  " + lines[i]
 	}
 	noun := "problems"
 	if len(ps) == 1 {

@@ -45,7 +45,7 @@ func (m *Machine) Snapshot() Snapshot {
 		Resumes:        m.Resumes(),
 		Progress:       m.progress,
 		Total:          m.total,
-		Completed:      append(make([]string, 0, len(m.checkpoints)), m.Completed()...),
+		Completed:      append([]string{}, m.Completed()...),
 		CompletedCount: m.done,
 		Checkpoints:    cloneCheckpoints(m.checkpoints),
 		History:        append(make([]Record, 0, len(kept)), kept...),

@@ -77,14 +77,12 @@ func (r *run) historyPage(req HistoryRequest) ([]statemachine.Record, error) {
 	if limit <= 0 || limit > MaxHistoryPage {
 		limit = MaxHistoryPage
 	}
-	page := r.m.HistoryPage(req.FromSeq, 0)
-	if len(page) > limit {
-		if req.FromSeq == 0 {
-			page = page[len(page)-limit:] // the newest, without a start
-		} else {
-			page = page[:limit]
-		}
+	from := req.FromSeq
+	if from == 0 {
+		// The newest, without a start: the last limit records made.
+		from = r.m.Seq() - min(r.m.Seq(), uint64(limit)) + 1
 	}
+	page := r.m.HistoryPage(from, limit)
 	if page == nil {
 		page = []statemachine.Record{}
 	}

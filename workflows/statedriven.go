@@ -580,11 +580,7 @@ func checkInput(plan *definition.Plan, data map[string]any) error {
 	if len(ps) == 0 {
 		return nil
 	}
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = "input" + p.Path + ": " + p.Message
-	}
-	return temporal.NewNonRetryableApplicationError("the input does not match the definition's input_schema: "+strings.Join(lines, "; "), ErrTypeBadInput, nil)
+	return temporal.NewNonRetryableApplicationError("the input does not match the definition's input_schema: "+strings.Join(ps.InputLines(), "; "), ErrTypeBadInput, nil)
 }
 
 // result is what a COMPLETE run returns: its step outputs, unless they

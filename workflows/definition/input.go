@@ -49,3 +49,17 @@ func (p *Plan) CheckInput(input any) (Problems, error) {
 	}
 	return ps, nil
 }
+
+// InputLines words problems from CheckInput one per line, each where it
+// is in the input ("input/amount: …", "the input: …" for the whole).
+func (ps Problems) InputLines() []string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		where := "the input"
+		if p.Path != "" {
+			where = "input" + p.Path
+		}
+		lines[i] = where + ": " + p.Message
+	}
+	return lines
+}
