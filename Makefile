@@ -54,7 +54,7 @@ workflowcheck:
 bench: bench-micro bench-engine
 
 bench-micro:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./statemachine/ ./workflows/definition/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./statemachine/ ./definition/
 
 bench-engine:
 	$(GO) test -run '^$$' -bench EngineVersusPlain -benchtime 1x -count $(or $(BENCH_COUNT),1) ./workflows/
@@ -65,11 +65,11 @@ bench-dev:
 
 ## fuzz: fuzz parse+validate+compile for FUZZTIME
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseCompile -fuzztime $(FUZZTIME) ./workflows/definition/
+	$(GO) test -run '^$$' -fuzz FuzzParseCompile -fuzztime $(FUZZTIME) ./definition/
 
 ## golden: rewrite the expected validation messages after a deliberate change
 golden:
-	$(GO) test ./workflows/definition/ -run Golden -update
+	$(GO) test ./definition/ -run Golden -update
 
 ## record: record new replay fixtures (keep the old ones: they must replay)
 record:

@@ -8,10 +8,11 @@ import (
 	"strings"
 
 	"github.com/statedriven/statedriven/activities/builtin"
+	"github.com/statedriven/statedriven/contract"
 )
 
 // aggregateAction gathers the outputs of earlier steps into one object.
-func aggregateAction(_ context.Context, in StepInput) (any, error) {
+func aggregateAction(_ context.Context, in contract.StepInput) (any, error) {
 	p, problems := builtin.ParseAggregate(in.Params)
 	if err := paramsError(problems); err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/statedriven/statedriven/activities/builtin"
+	"github.com/statedriven/statedriven/contract"
 )
 
 const (
@@ -32,7 +33,7 @@ const (
 
 // httpAction sends one HTTP request and returns the response's status,
 // headers and body.
-func httpAction(ctx context.Context, in StepInput) (any, error) {
+func httpAction(ctx context.Context, in contract.StepInput) (any, error) {
 	req, timeout, err := buildRequest(in.Params)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 // newHTTPServer serves the cases of the http action's table on loopback.
@@ -170,7 +172,7 @@ func TestHTTPAction(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, RunnerOptions{HTTPClient: srv.Client()})
-			got, err := b.run(t, StepInput{Action: "http", Params: tc.params})
+			got, err := b.run(t, contract.StepInput{Action: "http", Params: tc.params})
 			if tc.err != nil {
 				tc.err.check(t, err)
 				appErr := requireAppError(t, err, tc.err.errType, tc.err.nonRetryable)
@@ -193,7 +195,7 @@ func TestHTTPDefaultClient(t *testing.T) {
 	t.Parallel()
 	srv := newHTTPServer(t)
 	b := setup(t, RunnerOptions{}) // the runner's own client
-	got, err := b.run(t, StepInput{Action: "http", Params: map[string]any{"url": srv.URL + "/text"}})
+	got, err := b.run(t, contract.StepInput{Action: "http", Params: map[string]any{"url": srv.URL + "/text"}})
 	require.NoError(t, err)
 	require.Equal(t, "ready", got.(map[string]any)["body"])
 }

@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"github.com/statedriven/statedriven/activities/builtin"
+	"github.com/statedriven/statedriven/contract"
 )
 
 // logAction writes params.message to the worker's log at params.level.
 // Without a message it logs the step's name and its input, so a log step
 // written as a trace point (`action: log` and nothing else) does what it
 // says instead of failing.
-func logAction(ctx context.Context, in StepInput) (any, error) {
+func logAction(ctx context.Context, in contract.StepInput) (any, error) {
 	p, problems := builtin.ParseLog(in.Params)
 	if err := paramsError(problems); err != nil {
 		return nil, err

@@ -6,14 +6,15 @@ import (
 	"strings"
 
 	"github.com/statedriven/statedriven/activities/builtin"
-	"github.com/statedriven/statedriven/workflows/expression"
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/expression"
 )
 
 // transformAction evaluates each expression of params.mapping over input,
 // steps and item, and returns the object of their values. The mapping's
 // rules (an object of strings that compile) are builtin's, checked by
 // validate too; compiled programs are cached there by source.
-func transformAction(ctx context.Context, in StepInput) (any, error) {
+func transformAction(ctx context.Context, in contract.StepInput) (any, error) {
 	if in.Params["mapping"] == nil {
 		return in.Input, nil
 	}

@@ -5,13 +5,14 @@ import (
 	"strings"
 
 	"github.com/statedriven/statedriven/activities/builtin"
+	"github.com/statedriven/statedriven/contract"
 )
 
 // validateAction checks the step's input against params.schema, a JSON
 // Schema (draft 2020-12 unless the schema's $schema says otherwise). The
 // schema's rules are builtin's, checked by validate too; compiled schemas
 // are cached there by their canonical JSON.
-func validateAction(_ context.Context, in StepInput) (any, error) {
+func validateAction(_ context.Context, in contract.StepInput) (any, error) {
 	p, problems := builtin.ParseValidate(in.Params)
 	if err := paramsError(problems); err != nil {
 		return nil, err

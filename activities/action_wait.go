@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/statedriven/statedriven/activities/builtin"
+	"github.com/statedriven/statedriven/contract"
 )
 
 // waitAction sleeps for params.duration, or until ctx is cancelled. RunStep
 // heartbeats meanwhile when the step has a heartbeat timeout, which is also
 // how a cancellation reaches a waiting activity.
-func waitAction(ctx context.Context, in StepInput) (any, error) {
+func waitAction(ctx context.Context, in contract.StepInput) (any, error) {
 	p, problems := builtin.ParseWait(in.Params)
 	if err := paramsError(problems); err != nil {
 		return nil, err

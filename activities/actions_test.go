@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 // actionCase is one row of an action's table: a step and either its result
@@ -24,7 +26,7 @@ func runActionTable(t *testing.T, action string, cases []actionCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, RunnerOptions{})
-			got, err := b.run(t, StepInput{
+			got, err := b.run(t, contract.StepInput{
 				Action: action, Params: tc.params, Input: tc.input, Steps: tc.steps, Item: tc.item,
 			})
 			if tc.err != nil {
@@ -52,7 +54,7 @@ func TestLogAction(t *testing.T) {
 func TestLogActionWritesWithStepKeys(t *testing.T) {
 	t.Parallel()
 	b := setup(t, RunnerOptions{})
-	_, err := b.run(t, StepInput{WorkflowID: "order-42", Step: "receive", Action: "log",
+	_, err := b.run(t, contract.StepInput{WorkflowID: "order-42", Step: "receive", Action: "log",
 		Params: map[string]any{"message": "order received", "level": "warn"}})
 	require.NoError(t, err)
 	entries := b.logs.find("order received")
@@ -65,7 +67,7 @@ func TestLogActionWritesWithStepKeys(t *testing.T) {
 func TestLogActionWithoutMessageLogsStepAndInput(t *testing.T) {
 	t.Parallel()
 	b := setup(t, RunnerOptions{})
-	got, err := b.run(t, StepInput{WorkflowID: "order-42", Step: "trace", Action: "log",
+	got, err := b.run(t, contract.StepInput{WorkflowID: "order-42", Step: "trace", Action: "log",
 		Input: map[string]any{"order_id": "A1"}})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"message": "step trace"}, got)
@@ -148,8 +150,8 @@ func TestValidateAction(t *testing.T) {
 func TestValidateActionCachesByCanonicalSchema(t *testing.T) {
 	t.Parallel()
 	validate := validateAction
-	in := func(schema map[string]any, input any) StepInput {
-		return StepInput{Params: map[string]any{"schema": schema}, Input: input}
+	in := func(schema map[string]any, input any) contract.StepInput {
+		return contract.StepInput{Params: map[string]any{"schema": schema}, Input: input}
 	}
 	// The same schema written twice, keys in another order: the second
 	// call is served from the cache and must judge the same way.

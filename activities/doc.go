@@ -5,8 +5,8 @@
 //
 // # Running steps
 //
-// Every action step is one call of the RunStep activity (RunStepName) with
-// a StepInput. A Runner looks the step's action up in its Registry and runs
+// Every action step is one call of the RunStep activity (contract.RunStepName) with
+// a contract.StepInput. A Runner looks the step's action up in its Registry and runs
 // it; a worker serves steps with
 //
 //	reg := activities.NewRegistry()
@@ -55,7 +55,7 @@
 //
 // # Adding actions
 //
-// An Action is a function of a context and a StepInput returning plain
+// An Action is a function of a context and a contract.StepInput returning plain
 // data. Register it under the name definitions use; Register refuses a
 // name already taken, so replacing a built-in takes an explicit Replace.
 // The Registry is safe for concurrent use, but is meant to be filled

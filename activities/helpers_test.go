@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 // bundle is what most tests need: a registry, and a test activity
@@ -33,7 +35,7 @@ func setup(t *testing.T, opts RunnerOptions) *bundle {
 
 // run executes RunStep as a real activity call and returns the step's
 // result as the workflow would see it (decoded from JSON).
-func (b *bundle) run(t *testing.T, in StepInput) (any, error) {
+func (b *bundle) run(t *testing.T, in contract.StepInput) (any, error) {
 	t.Helper()
 	if in.WorkflowID == "" {
 		in.WorkflowID = "wf-1"
@@ -41,11 +43,11 @@ func (b *bundle) run(t *testing.T, in StepInput) (any, error) {
 	if in.Step == "" {
 		in.Step = "step"
 	}
-	val, err := b.env.ExecuteActivity(RunStepName, in)
+	val, err := b.env.ExecuteActivity(contract.RunStepName, in)
 	if err != nil {
 		return nil, err
 	}
-	var out StepOutput
+	var out contract.StepOutput
 	require.NoError(t, val.Get(&out))
 	return out.Result, nil
 }

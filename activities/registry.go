@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 // Action is what a step runs. It receives the step's params, input and the
@@ -15,7 +17,7 @@ import (
 // struct with JSON tags). An action must return when ctx is cancelled, and
 // should classify its failures with NewError or NewNonRetryableError so
 // that definitions can route on their type.
-type Action func(ctx context.Context, in StepInput) (any, error)
+type Action func(ctx context.Context, in contract.StepInput) (any, error)
 
 // Errors that Register and Replace return, for errors.Is.
 var (

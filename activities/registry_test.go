@@ -7,10 +7,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 func constant(v any) Action {
-	return func(context.Context, StepInput) (any, error) { return v, nil }
+	return func(context.Context, contract.StepInput) (any, error) { return v, nil }
 }
 
 func TestRegistryBuiltins(t *testing.T) {
@@ -67,20 +69,20 @@ func TestRegistryDuplicateAndReplace(t *testing.T) {
 	// The first registration stands until it is replaced on purpose.
 	a, ok := reg.Lookup("enrich")
 	require.True(t, ok)
-	got, err := a(context.Background(), StepInput{})
+	got, err := a(context.Background(), contract.StepInput{})
 	require.NoError(t, err)
 	require.Equal(t, "first", got)
 
 	require.NoError(t, reg.Replace("enrich", constant("second")))
 	a, _ = reg.Lookup("enrich")
-	got, err = a(context.Background(), StepInput{})
+	got, err = a(context.Background(), contract.StepInput{})
 	require.NoError(t, err)
 	require.Equal(t, "second", got)
 
 	// A built-in is replaced the same way.
 	require.NoError(t, reg.Replace("log", constant("quiet")))
 	a, _ = reg.Lookup("log")
-	got, err = a(context.Background(), StepInput{})
+	got, err = a(context.Background(), contract.StepInput{})
 	require.NoError(t, err)
 	require.Equal(t, "quiet", got)
 

@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 // RunnerOptions configure a Runner. The zero value is ready to use.
@@ -47,9 +49,9 @@ func NewRunner(reg *Registry, opts RunnerOptions) *Runner {
 }
 
 // Register registers RunStep with a worker (or a test environment) under
-// the activity type RunStepName.
+// the activity type contract.RunStepName.
 func (r *Runner) Register(w worker.ActivityRegistry) {
-	w.RegisterActivityWithOptions(r.RunStep, activity.RegisterOptions{Name: RunStepName})
+	w.RegisterActivityWithOptions(r.RunStep, activity.RegisterOptions{Name: contract.RunStepName})
 }
 
 // RunStep runs the action named by in.Action and returns its result.
@@ -65,15 +67,15 @@ func (r *Runner) Register(w worker.ActivityRegistry) {
 // returned as that application error, so its type survives; the
 // context's own error after a cancellation is returned as it is, which
 // Temporal records as a cancellation.
-func (r *Runner) RunStep(ctx context.Context, in StepInput) (StepOutput, error) {
+func (r *Runner) RunStep(ctx context.Context, in contract.StepInput) (contract.StepOutput, error) {
 	if in.Action == "" {
-		return StepOutput{}, temporal.NewNonRetryableApplicationError(
+		return contract.StepOutput{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("step %q names no action; set `action:` or `specialist:` on it", in.Step),
 			ErrorTypeUnknownAction, nil)
 	}
 	act, ok := r.reg.Lookup(in.Action)
 	if !ok {
-		return StepOutput{}, temporal.NewNonRetryableApplicationError(
+		return contract.StepOutput{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("unknown action %q in step %q: this worker registers %s; register it with Registry.Register",
 				in.Action, in.Step, strings.Join(r.reg.Names(), ", ")),
 			ErrorTypeUnknownAction, nil)
@@ -93,14 +95,14 @@ func (r *Runner) RunStep(ctx context.Context, in StepInput) (StepOutput, error) 
 	if err != nil {
 		// Not logged here: the SDK logs a failed activity, and the
 		// workflow records it.
-		return StepOutput{}, classify(ctx, in, err)
+		return contract.StepOutput{}, classify(ctx, in, err)
 	}
 	logger.Debug("action finished", "elapsed", time.Since(start))
-	return StepOutput{Result: result}, nil
+	return contract.StepOutput{Result: result}, nil
 }
 
 // classify gives a failure a type that definitions can route on.
-func classify(ctx context.Context, in StepInput, err error) error {
+func classify(ctx context.Context, in contract.StepInput, err error) error {
 	var appErr *temporal.ApplicationError
 	var canceledErr *temporal.CanceledError
 	switch {
@@ -173,7 +175,7 @@ func httpClient(ctx context.Context) *http.Client {
 
 // stepLogger is the activity's logger with the step's keys. Outside an
 // activity (an action called directly, as in a unit test) it discards.
-func stepLogger(ctx context.Context, in StepInput) log.Logger {
+func stepLogger(ctx context.Context, in contract.StepInput) log.Logger {
 	if !activity.IsActivity(ctx) {
 		return log.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	}

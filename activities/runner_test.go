@@ -11,18 +11,20 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 func TestRunStepUnknownAction(t *testing.T) {
 	t.Parallel()
 	b := setup(t, RunnerOptions{})
-	_, err := b.run(t, StepInput{Step: "process", Action: "custom_processing"})
+	_, err := b.run(t, contract.StepInput{Step: "process", Action: "custom_processing"})
 	appErr := requireAppError(t, err, ErrorTypeUnknownAction, true)
 	require.Equal(t,
 		`unknown action "custom_processing" in step "process": this worker registers aggregate, http, log, transform, validate, wait; register it with Registry.Register`,
 		appErr.Message())
 
-	_, err = b.run(t, StepInput{Step: "process"})
+	_, err = b.run(t, contract.StepInput{Step: "process"})
 	appErr = requireAppError(t, err, ErrorTypeUnknownAction, true)
 	require.Equal(t, "step \"process\" names no action; set `action:` or `specialist:` on it", appErr.Message())
 }
@@ -30,7 +32,7 @@ func TestRunStepUnknownAction(t *testing.T) {
 func TestRunStepCustomAction(t *testing.T) {
 	t.Parallel()
 	b := setup(t, RunnerOptions{})
-	b.reg.MustRegister("custom_processing", func(_ context.Context, in StepInput) (any, error) {
+	b.reg.MustRegister("custom_processing", func(_ context.Context, in contract.StepInput) (any, error) {
 		return map[string]any{
 			"workflow": in.WorkflowID,
 			"step":     in.Step,
@@ -41,7 +43,7 @@ func TestRunStepCustomAction(t *testing.T) {
 			"index":    in.Index,
 		}, nil
 	})
-	got, err := b.run(t, StepInput{
+	got, err := b.run(t, contract.StepInput{
 		WorkflowID: "order-42",
 		Step:       "process",
 		Action:     "custom_processing",
@@ -98,8 +100,8 @@ func TestRunStepClassifiesErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, RunnerOptions{})
-			b.reg.MustRegister("act", func(context.Context, StepInput) (any, error) { return nil, tc.err })
-			_, err := b.run(t, StepInput{Action: "act"})
+			b.reg.MustRegister("act", func(context.Context, contract.StepInput) (any, error) { return nil, tc.err })
+			_, err := b.run(t, contract.StepInput{Action: "act"})
 			appErr := requireAppError(t, err, tc.errType, tc.nonRetryable)
 			require.Equal(t, tc.message, appErr.Message())
 		})
@@ -118,7 +120,7 @@ func TestWaitCancelledStopsPromptly(t *testing.T) {
 	wait, ok := b.reg.Lookup("wait")
 	require.True(t, ok)
 	started := make(chan struct{})
-	b.reg.MustRegister("watched_wait", func(ctx context.Context, in StepInput) (any, error) {
+	b.reg.MustRegister("watched_wait", func(ctx context.Context, in contract.StepInput) (any, error) {
 		close(started)
 		return wait(ctx, in)
 	})
@@ -128,7 +130,7 @@ func TestWaitCancelledStopsPromptly(t *testing.T) {
 	}()
 	// Five minutes fit the test environment's ten-minute attempt; the test
 	// only returns if the wait ends on the cancellation.
-	_, err := b.run(t, StepInput{Action: "watched_wait", Params: map[string]any{"duration": "5m"}})
+	_, err := b.run(t, contract.StepInput{Action: "watched_wait", Params: map[string]any{"duration": "5m"}})
 	require.Error(t, err)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
@@ -142,7 +144,7 @@ func TestWaitActionReturnsContextError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := waitAction(ctx, StepInput{Params: map[string]any{"duration": "1h"}})
+		_, err := waitAction(ctx, contract.StepInput{Params: map[string]any{"duration": "1h"}})
 		done <- err
 	}()
 	cancel()
@@ -201,7 +203,7 @@ func TestRunStepOutsideTheEnvironment(t *testing.T) {
 	// built-ins must not need an activity context.
 	a, ok := NewRegistry().Lookup("log")
 	require.True(t, ok)
-	got, err := a(context.Background(), StepInput{Params: map[string]any{"message": "hi"}})
+	got, err := a(context.Background(), contract.StepInput{Params: map[string]any{"message": "hi"}})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"message": "hi"}, got)
 }

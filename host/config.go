@@ -7,13 +7,15 @@ import (
 	"unicode"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 // Defaults that WithDefaults fills in.
 const (
 	// DefaultTaskQueue is the task queue of statedriven's workflow and of
-	// the steps that name no specialist (workflows.DefaultTaskQueue).
-	DefaultTaskQueue = "statedriven"
+	// the steps that name no specialist.
+	DefaultTaskQueue = contract.DefaultTaskQueue
 	// DefaultDevDataDir is where dev mode keeps its SQLite database,
 	// relative to the working directory.
 	DefaultDevDataDir = ".statedriven"

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/host"
 	"github.com/statedriven/statedriven/workflows"
 )
@@ -23,5 +24,5 @@ func TestSearchAttributesAreTheContract(t *testing.T) {
 		want[key.GetName()] = key.GetValueType()
 	}
 	require.Equal(t, want, host.SearchAttributes())
-	require.Equal(t, workflows.DefaultTaskQueue, host.DefaultTaskQueue)
+	require.Equal(t, contract.DefaultTaskQueue, host.DefaultTaskQueue)
 }

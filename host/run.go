@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 // Run serves cfg's task queues until ctx is cancelled, then stops
@@ -99,7 +101,7 @@ func Run(ctx context.Context, cfg Config, reg Registrar, log *zap.Logger) (err e
 
 	specialistQueues := make([]string, len(cfg.Specialists))
 	for i, s := range cfg.Specialists {
-		specialistQueues[i] = specialistQueue(cfg.TaskQueue, s)
+		specialistQueues[i] = contract.SpecialistQueue(cfg.TaskQueue, s)
 	}
 	log.Info("worker started",
 		zap.String("address", opts.HostPort),
@@ -189,7 +191,7 @@ func startWorkers(c client.Client, cfg Config, reg Registrar, fatal chan<- error
 		return nil, err
 	}
 	for _, s := range cfg.Specialists {
-		queue := specialistQueue(cfg.TaskQueue, s)
+		queue := contract.SpecialistQueue(cfg.TaskQueue, s)
 		o := options(queue)
 		// Only steps are sent to a specialist's queue: no workflow
 		// poller there.
@@ -211,11 +213,4 @@ func registerSafely(queue string, register func(worker.Registry), w worker.Regis
 	}()
 	register(w)
 	return nil
-}
-
-// specialistQueue is activities.SpecialistQueue, the contract for a
-// specialist's task queue; host does not import activities, and a test
-// checks that the two agree.
-func specialistQueue(taskQueue, specialist string) string {
-	return taskQueue + "." + specialist
 }

@@ -11,17 +11,18 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"google.golang.org/grpc/codes"
+
+	"github.com/statedriven/statedriven/contract"
 )
 
 // SearchAttributes returns the custom search attributes that
-// statedriven's workflow upserts on every transition, by name: the names
-// and types of workflows.StateAttribute, ProgressAttribute and
-// DefinitionAttribute (the contract in ../shared/DESIGN.md).
+// statedriven's workflow upserts on every transition, by name, with their
+// types (the contract in ../shared/DESIGN.md).
 func SearchAttributes() map[string]enumspb.IndexedValueType {
 	return map[string]enumspb.IndexedValueType{
-		"WorkflowState":    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		"WorkflowProgress": enumspb.INDEXED_VALUE_TYPE_INT,
-		"DefinitionName":   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		contract.StateAttribute:      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		contract.ProgressAttribute:   enumspb.INDEXED_VALUE_TYPE_INT,
+		contract.DefinitionAttribute: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }
 

@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/starter/client"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 func newActions(g *globals) *cobra.Command {
@@ -33,6 +33,6 @@ func newActions(g *globals) *cobra.Command {
 			return nil
 		}),
 	}
-	cmd.Flags().StringVar(&queue, "task-queue", workflows.DefaultTaskQueue, "the task queue whose workers to ask")
+	cmd.Flags().StringVar(&queue, "task-queue", contract.DefaultTaskQueue, "the task queue whose workers to ask")
 	return cmd
 }

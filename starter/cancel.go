@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/starter/client"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 // newCancel makes the cancel verb: the cancel signal, which the workflow
@@ -25,7 +25,7 @@ func newCancel(g *globals) *cobra.Command {
 		terminate bool
 	)
 	cmd := &cobra.Command{
-		Use:   workflows.SignalCancel + " ID",
+		Use:   contract.SignalCancel + " ID",
 		Short: "Cancel a run: it ends in CANCELLED",
 		Long: "Cancel a run: it ends in CANCELLED.\n\n" +
 			"It sends the cancel signal to the latest run of workflow ID and returns; the run acts on it when\n" +
@@ -61,7 +61,7 @@ func newCancel(g *globals) *cobra.Command {
 					return &exitError{code: exitFailed, err: stuckCancel(d, f)}
 				}
 			}
-			return g.signal(ctx, c, id, workflows.SignalCancel, reason)
+			return g.signal(ctx, c, id, contract.SignalCancel, reason)
 		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, kept in the run's history")

@@ -12,14 +12,14 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/starter/client"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 // watcher is what following a run needs from Temporal: a *client.Client,
 // or a fake in tests.
 type watcher interface {
-	Progress(ctx context.Context, workflowID string) (workflows.Progress, error)
+	Progress(ctx context.Context, workflowID string) (contract.Progress, error)
 	Pollers(ctx context.Context, taskQueue string) (int, error)
 	Describe(ctx context.Context, workflowID string) (*client.Description, error)
 	LastTaskFailure(ctx context.Context, workflowID, runID string) (*client.TaskFailure, error)
@@ -28,7 +28,7 @@ type watcher interface {
 // display shows a followed run to people.
 type display interface {
 	// show is called with each progress that differs from the last.
-	show(p workflows.Progress)
+	show(p contract.Progress)
 	// say prints a message about the following itself.
 	say(msg string)
 	// stop ends the display before the outcome is printed.
@@ -57,7 +57,7 @@ type waited struct {
 type followed struct {
 	waited
 	// last is the last progress seen; seen says whether there was one.
-	last workflows.Progress
+	last contract.Progress
 	seen bool
 }
 
@@ -98,7 +98,7 @@ type follower struct {
 	// stuckChecked is when the run was last described to tell a stuck
 	// run from a missing worker.
 	stuckChecked time.Time
-	last         workflows.Progress
+	last         contract.Progress
 	seen         bool
 	lastShown    string
 }
@@ -182,7 +182,7 @@ func (f *follower) wait(ctx context.Context, msg string) {
 
 // changeKey is what must differ for a progress to be shown again: the
 // status, the steps and the numbers, not the timestamp.
-func changeKey(p workflows.Progress) string {
+func changeKey(p contract.Progress) string {
 	return fmt.Sprintf("%s|%d|%d|%d|%t|%s|%s", p.Status, p.ProgressPercentage, p.CompletedSteps, p.TotalSteps,
 		p.Paused, strings.Join(p.CurrentSteps, ","), p.Error)
 }
@@ -190,16 +190,16 @@ func changeKey(p workflows.Progress) string {
 // lineDisplay prints one line per change, for logs and pipes.
 type lineDisplay struct{ w io.Writer }
 
-func (l lineDisplay) show(p workflows.Progress) { fmt.Fprintln(l.w, progressLine(p)) }
-func (l lineDisplay) say(msg string)            { fmt.Fprintln(l.w, "starter: "+msg) }
-func (l lineDisplay) stop()                     {}
+func (l lineDisplay) show(p contract.Progress) { fmt.Fprintln(l.w, progressLine(p)) }
+func (l lineDisplay) say(msg string)           { fmt.Fprintln(l.w, "starter: "+msg) }
+func (l lineDisplay) stop()                    {}
 
 // quietDisplay shows no progress (--json on a pipe), only messages.
 type quietDisplay struct{ w io.Writer }
 
-func (q quietDisplay) show(workflows.Progress) {}
-func (q quietDisplay) say(msg string)          { fmt.Fprintln(q.w, "starter: "+msg) }
-func (q quietDisplay) stop()                   {}
+func (q quietDisplay) show(contract.Progress) {}
+func (q quietDisplay) say(msg string)         { fmt.Fprintln(q.w, "starter: "+msg) }
+func (q quietDisplay) stop()                  {}
 
 // barDisplay draws a progress bar, for a terminal.
 type barDisplay struct {
@@ -221,7 +221,7 @@ func newBarDisplay(w io.Writer) *barDisplay {
 	return &barDisplay{w: w, bar: bar}
 }
 
-func (b *barDisplay) show(p workflows.Progress) {
+func (b *barDisplay) show(p contract.Progress) {
 	b.bar.Describe(barDescription(p))
 	_ = b.bar.Set(p.ProgressPercentage)
 }
@@ -238,7 +238,7 @@ func (b *barDisplay) stop() {
 }
 
 // barDescription is the text beside the bar: "PROCESSING 3/10 process".
-func barDescription(p workflows.Progress) string {
+func barDescription(p contract.Progress) string {
 	s := fmt.Sprintf("%s %d/%d", p.Status, p.CompletedSteps, p.TotalSteps)
 	if len(p.CurrentSteps) > 0 {
 		s += " " + strings.Join(p.CurrentSteps, ", ")

@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/starter/client"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 // fakeWatcher answers Pollers and Progress from scripts; the last answer
@@ -21,7 +21,7 @@ import (
 type fakeWatcher struct {
 	mu       sync.Mutex
 	pollers  []int
-	progress []any // workflows.Progress or error
+	progress []any // contract.Progress or error
 	done     chan waited
 	outcome  client.Outcome
 	sent     bool
@@ -59,7 +59,7 @@ func (f *fakeWatcher) LastTaskFailure(context.Context, string, string) (*client.
 	return f.failure, nil
 }
 
-func (f *fakeWatcher) Progress(context.Context, string) (workflows.Progress, error) {
+func (f *fakeWatcher) Progress(context.Context, string) (contract.Progress, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.queried++
@@ -71,9 +71,9 @@ func (f *fakeWatcher) Progress(context.Context, string) (workflows.Progress, err
 		f.done <- waited{outcome: f.outcome}
 	}
 	if err, ok := next.(error); ok {
-		return workflows.Progress{}, err
+		return contract.Progress{}, err
 	}
-	return next.(workflows.Progress), nil
+	return next.(contract.Progress), nil
 }
 
 // recorder is a display that remembers what it was asked to show.
@@ -82,9 +82,9 @@ type recorder struct {
 	events []string
 }
 
-func (r *recorder) show(p workflows.Progress) { r.add("show " + progressLine(p)) }
-func (r *recorder) say(msg string)            { r.add("say " + msg) }
-func (r *recorder) stop()                     { r.add("stop") }
+func (r *recorder) show(p contract.Progress) { r.add("show " + progressLine(p)) }
+func (r *recorder) say(msg string)           { r.add("say " + msg) }
+func (r *recorder) stop()                    { r.add("stop") }
 func (r *recorder) add(e string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -93,8 +93,8 @@ func (r *recorder) add(e string) {
 
 var fast = timing{every: time.Millisecond, query: time.Second, pollers: 0}
 
-func step(status string, done int, steps ...string) workflows.Progress {
-	return workflows.Progress{Status: status, CompletedSteps: done, TotalSteps: 3, ProgressPercentage: done * 100 / 3, CurrentSteps: steps}
+func step(status string, done int, steps ...string) contract.Progress {
+	return contract.Progress{Status: status, CompletedSteps: done, TotalSteps: 3, ProgressPercentage: done * 100 / 3, CurrentSteps: steps}
 }
 
 func TestFollowShowsEachChangeOnce(t *testing.T) {
@@ -219,7 +219,7 @@ func TestBarDisplay(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	d := newBarDisplay(&buf)
-	d.show(workflows.Progress{Status: "PROCESSING", CurrentSteps: []string{"process"}, ProgressPercentage: 30, CompletedSteps: 3, TotalSteps: 10})
+	d.show(contract.Progress{Status: "PROCESSING", CurrentSteps: []string{"process"}, ProgressPercentage: 30, CompletedSteps: 3, TotalSteps: 10})
 	require.Contains(t, buf.String(), "30%")
 	require.Contains(t, buf.String(), "PROCESSING 3/10 process")
 	d.say("a worker is polling task queue statedriven now")

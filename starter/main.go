@@ -24,8 +24,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/starter/client"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 // Exit codes.
@@ -116,11 +116,11 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newProgress(g),
 		newHistory(g),
 		newList(g),
-		newSignal(g, workflows.SignalPause, "Pause a run: it stops before its next step until resumed"),
-		newSignal(g, workflows.SignalResume, "Resume a paused run where it left off"),
+		newSignal(g, contract.SignalPause, "Pause a run: it stops before its next step until resumed"),
+		newSignal(g, contract.SignalResume, "Resume a paused run where it left off"),
 		newCancel(g),
-		newUpdate(g, workflows.UpdateApprove, "Approve a run waiting in REVIEW"),
-		newUpdate(g, workflows.UpdateReject, "Reject a run waiting in REVIEW"),
+		newUpdate(g, contract.UpdateApprove, "Approve a run waiting in REVIEW"),
+		newUpdate(g, contract.UpdateReject, "Reject a run waiting in REVIEW"),
 	)
 	return root
 }

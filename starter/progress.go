@@ -3,8 +3,8 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/starter/client"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 // Sources of progress: the workflow itself (the progress query) or the
@@ -37,15 +37,15 @@ func newProgress(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			raw, err := c.Query(ctx, args[0], workflows.QueryProgress)
+			raw, err := c.Query(ctx, args[0], contract.QueryProgress)
 			if err != nil {
 				return failed(err)
 			}
 			if g.json {
 				return g.printRaw(raw)
 			}
-			var p workflows.Progress
-			if err := client.Decode(raw, workflows.QueryProgress, &p); err != nil {
+			var p contract.Progress
+			if err := client.Decode(raw, contract.QueryProgress, &p); err != nil {
 				return failed(err)
 			}
 			_, err = g.stdout.Write([]byte(progressLine(p) + "\n"))

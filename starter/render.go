@@ -7,9 +7,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 // The renderers below are pure: fixed values in, text out, so tests pin
@@ -24,7 +24,7 @@ const (
 
 // progressLine is one line of progress:
 // "PROCESSING 30% (3/10) steps: process".
-func progressLine(p workflows.Progress) string {
+func progressLine(p contract.Progress) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d%% (%d/%d)", p.Status, p.ProgressPercentage, p.CompletedSteps, p.TotalSteps)
 	if len(p.CurrentSteps) > 0 {

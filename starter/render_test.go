@@ -8,9 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 var at = time.Date(2026, 11, 27, 17, 0, 0, 123e6, time.UTC)
@@ -19,18 +19,18 @@ func TestProgressLine(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
-		p    workflows.Progress
+		p    contract.Progress
 		want string
 	}{
-		{"design example", workflows.Progress{Status: "PROCESSING", CurrentSteps: []string{"process"}, ProgressPercentage: 30, CompletedSteps: 3, TotalSteps: 10},
+		{"design example", contract.Progress{Status: "PROCESSING", CurrentSteps: []string{"process"}, ProgressPercentage: 30, CompletedSteps: 3, TotalSteps: 10},
 			"PROCESSING 30% (3/10) steps: process"},
-		{"parallel", workflows.Progress{Status: "PROCESSING", CurrentSteps: []string{"ship", "invoice"}, ProgressPercentage: 50, CompletedSteps: 5, TotalSteps: 10},
+		{"parallel", contract.Progress{Status: "PROCESSING", CurrentSteps: []string{"ship", "invoice"}, ProgressPercentage: 50, CompletedSteps: 5, TotalSteps: 10},
 			"PROCESSING 50% (5/10) steps: ship, invoice"},
-		{"no steps", workflows.Progress{Status: "COMPLETE", ProgressPercentage: 100, IsComplete: true, CompletedSteps: 10, TotalSteps: 10},
+		{"no steps", contract.Progress{Status: "COMPLETE", ProgressPercentage: 100, IsComplete: true, CompletedSteps: 10, TotalSteps: 10},
 			"COMPLETE 100% (10/10)"},
-		{"paused", workflows.Progress{Status: "PAUSED", Paused: true, CurrentSteps: []string{"review"}, ProgressPercentage: 40, CompletedSteps: 4, TotalSteps: 10},
+		{"paused", contract.Progress{Status: "PAUSED", Paused: true, CurrentSteps: []string{"review"}, ProgressPercentage: 40, CompletedSteps: 4, TotalSteps: 10},
 			"PAUSED 40% (4/10) steps: review"},
-		{"failed", workflows.Progress{Status: "FAILED", ProgressPercentage: 20, CompletedSteps: 2, TotalSteps: 10, Error: "step charge:\n  card declined"},
+		{"failed", contract.Progress{Status: "FAILED", ProgressPercentage: 20, CompletedSteps: 2, TotalSteps: 10, Error: "step charge:\n  card declined"},
 			"FAILED 20% (2/10) error: step charge: card declined"},
 	}
 	for _, tc := range cases {
@@ -87,7 +87,7 @@ func TestRenderStatus(t *testing.T) {
 	d := &client.Description{WorkflowID: "order-42", RunID: "r1", TaskQueue: "statedriven", Status: "Running", Running: true,
 		Start: at, State: "PROCESSING", Progress: 30, HasProgress: true, Definition: "complex-workflow", Summary: "Complex (sha256:3f2a9c1b7d4e)"}
 	v := statusOf(d)
-	v.applyState(workflows.StateView{State: statemachine.Paused, Resumes: statemachine.Review, CurrentSteps: []string{"review"}})
+	v.applyState(contract.StateView{State: statemachine.Paused, Resumes: statemachine.Review, CurrentSteps: []string{"review"}})
 	var buf bytes.Buffer
 	require.NoError(t, renderStatus(&buf, v))
 	want := strings.Join([]string{

@@ -9,9 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/workflows"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 func newRun(g *globals) *cobra.Command {
@@ -51,7 +52,7 @@ func newRun(g *globals) *cobra.Command {
 				return badInput("--id is empty: give an ID, or leave the flag out for a generated one")
 			}
 			if strings.TrimSpace(queue) == "" {
-				return badInput("--task-queue is empty: leave it out for %s", workflows.DefaultTaskQueue)
+				return badInput("--task-queue is empty: leave it out for %s", contract.DefaultTaskQueue)
 			}
 			plan, v := loadPlan(args[0], definition.Options{})
 			if plan == nil {
@@ -147,7 +148,7 @@ func newRun(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&input, "input", "", "the run's input: a JSON object, or @FILE to read one (@- for standard input)")
 	f.StringVar(&id, "id", "", "workflow ID (default: the definition's name and 8 random hex digits)")
-	f.StringVar(&queue, "task-queue", workflows.DefaultTaskQueue, "task queue of the workflow and of the steps that name no specialist")
+	f.StringVar(&queue, "task-queue", contract.DefaultTaskQueue, "task queue of the workflow and of the steps that name no specialist")
 	f.BoolVar(&wait, "wait", false, "follow the run to the end and exit with its outcome")
 	f.DurationVar(&every, "progress-every", workflows.DefaultProgressEvery,
 		"how old the last write must be before a change of progress alone reaches the WorkflowProgress search attribute (0: every change)")

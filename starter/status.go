@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 func newStatus(g *globals) *cobra.Command {
@@ -176,7 +176,7 @@ func statusOf(d *client.Description) statusView {
 	return v
 }
 
-func (v *statusView) applyState(s workflows.StateView) {
+func (v *statusView) applyState(s contract.StateView) {
 	v.State = s.State.String()
 	v.Resumes = ""
 	if s.State == statemachine.Paused {

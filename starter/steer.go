@@ -20,7 +20,7 @@ type signalView struct {
 }
 
 // newSignal makes a verb that sends the workflow signal of the same name
-// (pause, resume, cancel) with a workflows.Reason payload.
+// (pause, resume, cancel) with a contract.Reason payload.
 func newSignal(g *globals, name, short string) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{

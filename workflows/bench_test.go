@@ -19,9 +19,10 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	starter "github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/workflows"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 // fiveSteps is the definition the engine runs in the benchmark; the
@@ -48,7 +49,7 @@ func plainWorkflow(ctx workflow.Context) error {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 100 * time.Second, MaximumAttempts: 3},
 	})
 	for i := range 5 {
-		in := activities.StepInput{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Step: fmt.Sprintf("s%d", i+1)}
+		in := contract.StepInput{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Step: fmt.Sprintf("s%d", i+1)}
 		if err := workflow.ExecuteActivity(ctx, "PlainStep", in).Get(ctx, nil); err != nil {
 			return err
 		}
@@ -62,7 +63,7 @@ type firstSteps struct {
 	at map[string]time.Time
 }
 
-func (f *firstSteps) mark(in activities.StepInput) {
+func (f *firstSteps) mark(in contract.StepInput) {
 	if in.Step != "s1" {
 		return
 	}
@@ -97,7 +98,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 	queue := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	first := &firstSteps{at: map[string]time.Time{}}
 	reg := activities.NewRegistry()
-	reg.MustRegister("noop", func(ctx context.Context, in activities.StepInput) (any, error) {
+	reg.MustRegister("noop", func(ctx context.Context, in contract.StepInput) (any, error) {
 		first.mark(in)
 		return nil, nil
 	})
@@ -105,7 +106,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 	workflows.Register(w)
 	activities.NewRunner(reg, activities.RunnerOptions{}).Register(w)
 	w.RegisterWorkflowWithOptions(plainWorkflow, workflow.RegisterOptions{Name: "PlainWorkflow"})
-	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.StepInput) error {
+	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.StepInput) error {
 		first.mark(in)
 		return nil
 	}, activity.RegisterOptions{Name: "PlainStep"})
@@ -146,7 +147,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 				in.NoSearchAttributes = true
 			}
 			opts.EnableEagerStart = eager
-			run, err = c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, in)
+			run, err = c.ExecuteWorkflow(ctx, opts, contract.WorkflowType, in)
 		} else {
 			opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue, EnableEagerStart: eager}
 			run, err = c.ExecuteWorkflow(ctx, opts, "PlainWorkflow")

@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
 )
@@ -72,7 +73,7 @@ steps:
 		t.Parallel()
 		b := setup(t)
 		gate := make(chan struct{})
-		b.reg.MustRegister("item", func(ctx context.Context, in activities.StepInput) (any, error) {
+		b.reg.MustRegister("item", func(ctx context.Context, in contract.StepInput) (any, error) {
 			select {
 			case <-gate:
 			case <-ctx.Done():
@@ -80,7 +81,7 @@ steps:
 			}
 			return map[string]any{"item": in.Item, "index": in.Index}, nil
 		})
-		b.reg.MustRegister("echo", func(ctx context.Context, in activities.StepInput) (any, error) {
+		b.reg.MustRegister("echo", func(ctx context.Context, in contract.StepInput) (any, error) {
 			return map[string]any{"input": in.Input}, nil
 		})
 		b.startWorker()
@@ -91,8 +92,8 @@ steps:
 		// The sub-workflow finishes while the map's items are held: one
 		// step of three is done, the map still runs.
 		require.EventuallyWithT(t, func(c *assert.CollectT) {
-			v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryProgress)
-			var p workflows.Progress
+			v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", contract.QueryProgress)
+			var p contract.Progress
 			if assert.NoError(c, err) && assert.NoError(c, v.Get(&p)) {
 				assert.Equal(c, 1, p.CompletedSteps)
 				assert.Equal(c, []string{"each"}, p.CurrentSteps)
@@ -135,7 +136,7 @@ steps:
 		t.Parallel()
 		b := setup(t)
 		release := make(chan struct{})
-		b.reg.MustRegister("item", func(ctx context.Context, in activities.StepInput) (any, error) {
+		b.reg.MustRegister("item", func(ctx context.Context, in contract.StepInput) (any, error) {
 			if in.Item != "b" {
 				return map[string]any{"item": in.Item}, nil
 			}
@@ -175,7 +176,7 @@ steps:
 	t.Run("a failing sub-workflow is ignored", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		b.reg.MustRegister("item", func(ctx context.Context, in activities.StepInput) (any, error) {
+		b.reg.MustRegister("item", func(ctx context.Context, in contract.StepInput) (any, error) {
 			return map[string]any{"item": in.Item}, nil
 		})
 		b.startWorker()

@@ -1,46 +1,24 @@
 // Package workflows holds the one interpreter workflow, StateDrivenWorkflow,
 // which runs a compiled definition (a definition.Plan) as a durable Temporal
-// workflow whose body drives a statemachine.Machine, and the names and
-// payloads that outside clients use to talk to it.
+// workflow whose body drives a statemachine.Machine, and its input and
+// result. The names and payloads that outside clients share with it are in
+// package contract.
 package workflows
 
 import (
-	"time"
-
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows/definition"
-)
-
-// Names that outside clients rely on (../shared/DESIGN.md): the Temporal
-// CLI, the Web UI, the starter and older callers use them as they are.
-const (
-	// WorkflowType is the registered name of the interpreter workflow.
-	WorkflowType = "StateDrivenWorkflow"
-	// DefaultTaskQueue is the task queue of the workflow and of the steps
-	// that name no specialist.
-	DefaultTaskQueue = "statedriven"
-
-	SignalPause  = "pause"
-	SignalResume = "resume"
-	SignalCancel = "cancel"
-
-	QueryState      = "state"
-	QueryProgress   = "progress"
-	QueryHistory    = "history"
-	QueryDefinition = "definition"
-
-	UpdateApprove = "approve"
-	UpdateReject  = "reject"
 )
 
 // Search attributes upserted on every transition, for the Web UI and
 // `temporal workflow list --query`.
 var (
-	StateAttribute      = temporal.NewSearchAttributeKeyKeyword("WorkflowState")
-	ProgressAttribute   = temporal.NewSearchAttributeKeyInt64("WorkflowProgress")
-	DefinitionAttribute = temporal.NewSearchAttributeKeyKeyword("DefinitionName")
+	StateAttribute      = temporal.NewSearchAttributeKeyKeyword(contract.StateAttribute)
+	ProgressAttribute   = temporal.NewSearchAttributeKeyInt64(contract.ProgressAttribute)
+	DefinitionAttribute = temporal.NewSearchAttributeKeyKeyword(contract.DefinitionAttribute)
 )
 
 // Input starts a run: the plan is a snapshot, so editing the definition
@@ -106,22 +84,6 @@ const (
 	DefaultRollbackWindow = 10
 )
 
-// HistoryRequest is the optional argument of the history query. Without
-// one (or with FromSeq 0) the query answers the records the run keeps,
-// oldest first; records older than those are in the inputs of the earlier
-// runs of its continue-as-new chain (starter history reads them).
-type HistoryRequest struct {
-	// FromSeq is the first Seq wanted.
-	FromSeq uint64 `json:"from_seq,omitempty"`
-	// Limit bounds the records answered (0: all that are kept, from
-	// FromSeq on; never more than MaxHistoryPage).
-	Limit int `json:"limit,omitempty"`
-}
-
-// MaxHistoryPage bounds one answer of the history query, so that it stays
-// well inside Temporal's message size limits.
-const MaxHistoryPage = 5000
-
 // Carry is what crosses continue-as-new.
 type Carry struct {
 	Machine statemachine.Snapshot `json:"machine"`
@@ -145,37 +107,4 @@ type Result struct {
 	// they were over the payload limit, and Temporal would have refused
 	// the run's completion again and again.
 	StepsOmitted string `json:"steps_omitted,omitempty"`
-}
-
-// Reason is the optional payload of the pause, resume and cancel signals
-// and of the reject update.
-type Reason struct {
-	Reason string `json:"reason,omitempty"`
-}
-
-// Progress answers the `progress` query; the Redis projection returns the
-// same JSON.
-type Progress struct {
-	WorkflowID         string    `json:"workflow_id"`
-	RunID              string    `json:"run_id"`
-	Definition         string    `json:"definition"`
-	Status             string    `json:"status"`
-	CurrentSteps       []string  `json:"current_steps"`
-	ProgressPercentage int       `json:"progress_percentage"`
-	IsComplete         bool      `json:"is_complete"`
-	CompletedSteps     int       `json:"completed_steps"`
-	TotalSteps         int       `json:"total_steps"`
-	Paused             bool      `json:"paused"`
-	Error              string    `json:"error"`
-	UpdatedAt          time.Time `json:"updated_at"`
-	Seq                uint64    `json:"seq"`
-}
-
-// StateView answers the `state` query.
-type StateView struct {
-	State statemachine.State `json:"state"`
-	// Resumes is the state a paused run returns to.
-	Resumes      statemachine.State `json:"resumes,omitempty"`
-	CurrentSteps []string           `json:"current_steps"`
-	Seq          uint64             `json:"seq"`
 }

@@ -19,10 +19,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	starter "github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 func TestSequentialExample(t *testing.T) {
@@ -70,7 +71,7 @@ func TestProgressQueryShape(t *testing.T) {
 func TestComplexExampleWithSpecialistAndParallel(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.reg.MustRegister("custom_processing", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("custom_processing", func(ctx context.Context, in contract.StepInput) (any, error) {
 		return map[string]any{"processed": true, "step": in.Step}, nil
 	})
 	b.startWorker("validation_agent")
@@ -101,16 +102,16 @@ func TestReviewGate(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var released atomic.Int32
-	b.reg.MustRegister("reserve_funds", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("reserve_funds", func(ctx context.Context, in contract.StepInput) (any, error) {
 		if m, _ := in.Input.(map[string]any); m["amount"] == 999.0 {
 			return nil, activities.NewNonRetryableError("InsufficientFunds", "account %v cannot cover %v", m["account"], m["amount"])
 		}
 		return map[string]any{"reservation_id": "r-1"}, nil
 	})
-	b.reg.MustRegister("settle_funds", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("settle_funds", func(ctx context.Context, in contract.StepInput) (any, error) {
 		return map[string]any{"settled": in.Input}, nil
 	})
-	b.reg.MustRegister("release_funds", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("release_funds", func(ctx context.Context, in contract.StepInput) (any, error) {
 		released.Add(1)
 		return nil, nil
 	})
@@ -120,7 +121,7 @@ func TestReviewGate(t *testing.T) {
 	t.Run("approved", func(t *testing.T) {
 		run := b.start(plan, map[string]any{"amount": 5.0, "account": "acc"})
 		b.waitState(run, statemachine.Review)
-		require.NoError(t, b.decide(run, workflows.UpdateApprove, "looks right"))
+		require.NoError(t, b.decide(run, contract.UpdateApprove, "looks right"))
 		p, h, err := b.finish(run)
 		require.NoError(t, err)
 		require.Equal(t, "COMPLETE", p.Status)
@@ -128,12 +129,12 @@ func TestReviewGate(t *testing.T) {
 		b.record("review-approved", run.GetID(), run.GetRunID())
 
 		// A decision the run is not waiting for is refused by the validator.
-		require.Error(t, b.decide(run, workflows.UpdateApprove, ""))
+		require.Error(t, b.decide(run, contract.UpdateApprove, ""))
 	})
 	t.Run("rejected", func(t *testing.T) {
 		run := b.start(plan, map[string]any{"amount": 5.0, "account": "acc"})
 		b.waitState(run, statemachine.Review)
-		require.NoError(t, b.decide(run, workflows.UpdateReject, "no"))
+		require.NoError(t, b.decide(run, contract.UpdateReject, "no"))
 		p, h, err := b.finish(run)
 		require.Error(t, err)
 		require.Equal(t, "FAILED", p.Status)
@@ -154,7 +155,7 @@ func TestReviewGate(t *testing.T) {
 		// The run has ended (declined) before the decision arrives.
 		run := b.start(plan, map[string]any{"amount": 999.0, "account": "acc"})
 		_, _, _ = b.finish(run)
-		require.Error(t, b.decide(run, workflows.UpdateReject, ""))
+		require.Error(t, b.decide(run, contract.UpdateReject, ""))
 	})
 }
 
@@ -198,7 +199,7 @@ func TestFanoutMapSubWorkflowAndSignalWait(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var inFlight, most atomic.Int32
-	b.reg.MustRegister("slow_log", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("slow_log", func(ctx context.Context, in contract.StepInput) (any, error) {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for {
@@ -239,7 +240,7 @@ func TestRetriesUntilSuccess(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var attempts atomic.Int32
-	b.reg.MustRegister("flaky", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("flaky", func(ctx context.Context, in contract.StepInput) (any, error) {
 		if attempts.Add(1) < 3 {
 			return nil, activities.NewError("Flaky", "attempt %d failed", attempts.Load())
 		}
@@ -264,11 +265,11 @@ func TestFailureRouting(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var attempts atomic.Int32
-	b.reg.MustRegister("refuse", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("refuse", func(ctx context.Context, in contract.StepInput) (any, error) {
 		attempts.Add(1)
 		return nil, activities.NewNonRetryableError("BadOrder", "order %v is malformed", in.Input)
 	})
-	b.reg.MustRegister("sleepy", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("sleepy", func(ctx context.Context, in contract.StepInput) (any, error) {
 		select {
 		case <-time.After(time.Minute):
 		case <-ctx.Done():
@@ -309,10 +310,10 @@ steps:
 func TestParallelFailFastAndIgnore(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.reg.MustRegister("boom", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("boom", func(ctx context.Context, in contract.StepInput) (any, error) {
 		return nil, activities.NewNonRetryableError("Boom", "branch %s exploded", in.Step)
 	})
-	b.reg.MustRegister("hang", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("hang", func(ctx context.Context, in contract.StepInput) (any, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
@@ -366,7 +367,7 @@ func TestPauseResumeCancelSignals(t *testing.T) {
 	b := setup(t)
 	gate := make(chan struct{})
 	var once sync.Once
-	b.reg.MustRegister("gated", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("gated", func(ctx context.Context, in contract.StepInput) (any, error) {
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -387,20 +388,20 @@ steps:
 `)
 	run := b.start(plan, nil)
 	b.waitState(run, statemachine.Processing)
-	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", workflows.SignalPause, workflows.Reason{Reason: "maintenance"}))
+	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", contract.SignalPause, contract.Reason{Reason: "maintenance"}))
 	b.waitState(run, statemachine.Paused)
 	once.Do(func() { close(gate) })
 	// The step in flight finishes, but the next one waits for resume.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryProgress)
-		var p workflows.Progress
+		v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", contract.QueryProgress)
+		var p contract.Progress
 		if assert.NoError(c, err) && assert.NoError(c, v.Get(&p)) {
 			assert.Equal(c, 1, p.CompletedSteps)
 		}
 	}, time.Minute, 20*time.Millisecond)
 	require.Equal(t, "PAUSED", b.progress(run).Status)
 	require.True(t, b.progress(run).Paused)
-	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", workflows.SignalResume, "back"))
+	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", contract.SignalResume, "back"))
 	p, h, err := b.finish(run)
 	require.NoError(t, err)
 	require.Equal(t, "COMPLETE", p.Status)
@@ -424,7 +425,7 @@ steps:
 `), nil)
 		b.waitState(run, statemachine.Waiting)
 		if how == "signal" {
-			require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", workflows.SignalCancel, workflows.Reason{Reason: "no longer needed"}))
+			require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", contract.SignalCancel, contract.Reason{Reason: "no longer needed"}))
 		} else {
 			require.NoError(t, b.client.CancelWorkflow(b.ctx, run.GetID(), ""))
 		}
@@ -453,7 +454,7 @@ func TestWorkerReplacedMidStep(t *testing.T) {
 	b := setup(t)
 	started := make(chan struct{}, 10)
 	var attempt atomic.Int32
-	b.reg.MustRegister("long", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("long", func(ctx context.Context, in contract.StepInput) (any, error) {
 		if attempt.Add(1) == 1 {
 			started <- struct{}{}
 			<-ctx.Done() // the first worker is going away
@@ -540,14 +541,14 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	for _, name := range []string{"reserve_funds", "settle_funds", "release_funds"} {
-		b.reg.MustRegister(name, func(ctx context.Context, in activities.StepInput) (any, error) {
+		b.reg.MustRegister(name, func(ctx context.Context, in contract.StepInput) (any, error) {
 			return map[string]any{"reservation_id": "r-1"}, nil
 		})
 	}
 	b.startWorker()
 	plan := b.load("../examples/review-rollback.yaml")
 	id := fmt.Sprintf("%s-sa", b.queue)
-	run, err := b.client.ExecuteWorkflow(b.ctx, starter.StartOptions(plan, id, b.queue), workflows.WorkflowType,
+	run, err := b.client.ExecuteWorkflow(b.ctx, starter.StartOptions(plan, id, b.queue), contract.WorkflowType,
 		workflows.NewInput(plan, map[string]any{"amount": 5.0, "account": "acc"}))
 	require.NoError(t, err)
 
@@ -576,7 +577,7 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 	require.Equal(t, float64(b.progress(run).ProgressPercentage), sa["WorkflowProgress"])
 	require.Positive(t, sa["WorkflowProgress"])
 
-	require.NoError(t, b.decide(run, workflows.UpdateApprove, "ok"))
+	require.NoError(t, b.decide(run, contract.UpdateApprove, "ok"))
 	_, _, err = b.finish(run)
 	require.NoError(t, err)
 	sa = attributes(t)
@@ -598,7 +599,7 @@ func TestSearchAttributesFollowTheRun(t *testing.T) {
 func TestProgressAloneWaitsForTheInterval(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.reg.MustRegister("slow", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("slow", func(ctx context.Context, in contract.StepInput) (any, error) {
 		select {
 		case <-time.After(2200 * time.Millisecond):
 			return nil, nil
@@ -606,7 +607,7 @@ func TestProgressAloneWaitsForTheInterval(t *testing.T) {
 			return nil, ctx.Err()
 		}
 	})
-	b.reg.MustRegister("quick", func(ctx context.Context, in activities.StepInput) (any, error) { return nil, nil })
+	b.reg.MustRegister("quick", func(ctx context.Context, in contract.StepInput) (any, error) { return nil, nil })
 	b.startWorker()
 	const slowThenQuickYAML = `
 workflow_id: slow-then-quick
@@ -687,7 +688,7 @@ steps:
 func TestStarterClientSetsProgressEvery(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.reg.MustRegister("quick", func(ctx context.Context, in activities.StepInput) (any, error) { return nil, nil })
+	b.reg.MustRegister("quick", func(ctx context.Context, in contract.StepInput) (any, error) { return nil, nil })
 	b.startWorker()
 	plan := b.plan(`
 workflow_id: one-quick

@@ -7,13 +7,14 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
-// Register registers the interpreter workflow on w under WorkflowType.
+// Register registers the interpreter workflow on w under contract.WorkflowType.
 func Register(w worker.WorkflowRegistry) {
-	w.RegisterWorkflowWithOptions(StateDriven, workflow.RegisterOptions{Name: WorkflowType})
+	w.RegisterWorkflowWithOptions(StateDriven, workflow.RegisterOptions{Name: contract.WorkflowType})
 	w.RegisterWorkflowWithOptions(MapBatch, workflow.RegisterOptions{Name: MapBatchWorkflowType})
 }
 
@@ -24,31 +25,31 @@ func (r *run) handlers(ctx workflow.Context) error {
 		name    string
 		handler any
 	}{
-		{QueryState, func() (StateView, error) { return r.stateView(), nil }},
-		{QueryProgress, func() (Progress, error) { return r.progress(ctx), nil }},
-		{QueryHistory, r.historyPage},
-		{QueryDefinition, func() (definition.Plan, error) { return *r.plan, nil }},
+		{contract.QueryState, func() (contract.StateView, error) { return r.stateView(), nil }},
+		{contract.QueryProgress, func() (contract.Progress, error) { return r.progress(ctx), nil }},
+		{contract.QueryHistory, r.historyPage},
+		{contract.QueryDefinition, func() (definition.Plan, error) { return *r.plan, nil }},
 	}
 	for _, q := range queries {
 		if err := workflow.SetQueryHandler(ctx, q.name, q.handler); err != nil {
 			return fmt.Errorf("set query handler %s: %w", q.name, err)
 		}
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
-		func(ctx workflow.Context, in Reason) (StateView, error) {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateApprove,
+		func(ctx workflow.Context, in contract.Reason) (contract.StateView, error) {
 			r.review = &decision{approved: true, reason: in.Reason}
 			return r.stateView(), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(in Reason) error { return r.canDecide() }, Description: "approve the review the run waits on"},
+		workflow.UpdateHandlerOptions{Validator: func(in contract.Reason) error { return r.canDecide() }, Description: "approve the review the run waits on"},
 	); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject,
-		func(ctx workflow.Context, in Reason) (StateView, error) {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateReject,
+		func(ctx workflow.Context, in contract.Reason) (contract.StateView, error) {
 			r.review = &decision{approved: false, reason: in.Reason}
 			return r.stateView(), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(in Reason) error { return r.canDecide() }, Description: "reject the review the run waits on"},
+		workflow.UpdateHandlerOptions{Validator: func(in contract.Reason) error { return r.canDecide() }, Description: "reject the review the run waits on"},
 	); err != nil {
 		return err
 	}
@@ -72,10 +73,10 @@ func (r *run) canDecide() error {
 
 // historyPage answers the history query: the kept records, or a page of
 // them. It never answers null, so a caller always gets a JSON list.
-func (r *run) historyPage(req HistoryRequest) ([]statemachine.Record, error) {
+func (r *run) historyPage(req contract.HistoryRequest) ([]statemachine.Record, error) {
 	limit := req.Limit
-	if limit <= 0 || limit > MaxHistoryPage {
-		limit = MaxHistoryPage
+	if limit <= 0 || limit > contract.MaxHistoryPage {
+		limit = contract.MaxHistoryPage
 	}
 	from := req.FromSeq
 	if from == 0 {
@@ -89,8 +90,8 @@ func (r *run) historyPage(req HistoryRequest) ([]statemachine.Record, error) {
 	return page, nil
 }
 
-func (r *run) stateView() StateView {
-	v := StateView{State: r.m.State(), CurrentSteps: r.currentSteps()}
+func (r *run) stateView() contract.StateView {
+	v := contract.StateView{State: r.m.State(), CurrentSteps: r.currentSteps()}
 	if v.State == statemachine.Paused {
 		v.Resumes = r.m.Resumes()
 	}
@@ -109,10 +110,10 @@ func (r *run) currentSteps() []string {
 
 // progress is the DESIGN.md progress JSON, as the Redis projection also
 // serves it.
-func (r *run) progress(ctx workflow.Context) Progress {
+func (r *run) progress(ctx workflow.Context) contract.Progress {
 	info := workflow.GetInfo(ctx)
 	st := r.m.State()
-	p := Progress{
+	p := contract.Progress{
 		WorkflowID:         info.WorkflowExecution.ID,
 		RunID:              info.WorkflowExecution.RunID,
 		Definition:         r.plan.Name,
@@ -135,13 +136,13 @@ func (r *run) progress(ctx workflow.Context) Progress {
 
 // signalLoop receives pause, resume and cancel for the life of the run.
 func (r *run) signalLoop(ctx workflow.Context) {
-	pause := workflow.GetSignalChannel(ctx, SignalPause)
-	resume := workflow.GetSignalChannel(ctx, SignalResume)
-	cancel := workflow.GetSignalChannel(ctx, SignalCancel)
+	pause := workflow.GetSignalChannel(ctx, contract.SignalPause)
+	resume := workflow.GetSignalChannel(ctx, contract.SignalResume)
+	cancel := workflow.GetSignalChannel(ctx, contract.SignalCancel)
 	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, SignalPause, receive(ctx, c)) })
-	sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, SignalResume, receive(ctx, c)) })
-	sel.AddReceive(cancel, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, SignalCancel, receive(ctx, c)) })
+	sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, contract.SignalPause, receive(ctx, c)) })
+	sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, contract.SignalResume, receive(ctx, c)) })
+	sel.AddReceive(cancel, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, contract.SignalCancel, receive(ctx, c)) })
 	for {
 		sel.Select(ctx)
 	}
@@ -150,7 +151,7 @@ func (r *run) signalLoop(ctx workflow.Context) {
 // drainSignals applies signals already delivered but not yet received, so
 // that continue-as-new loses none.
 func (r *run) drainSignals(ctx workflow.Context) {
-	for _, name := range []string{SignalPause, SignalResume, SignalCancel} {
+	for _, name := range []string{contract.SignalPause, contract.SignalResume, contract.SignalCancel} {
 		c := workflow.GetSignalChannel(ctx, name)
 		for {
 			var payload any
@@ -190,15 +191,15 @@ func (r *run) onSignal(ctx workflow.Context, name, reason string) {
 	now := workflow.Now(ctx)
 	var err error
 	switch name {
-	case SignalPause:
+	case contract.SignalPause:
 		if _, err = r.m.Pause(reason, now); err == nil {
 			r.paused = true
 		}
-	case SignalResume:
+	case contract.SignalResume:
 		if _, err = r.m.Resume(reason, now); err == nil {
 			r.paused = false
 		}
-	case SignalCancel:
+	case contract.SignalCancel:
 		if r.m.State().Terminal() {
 			err = fmt.Errorf("the run is %s already", r.m.State())
 			break

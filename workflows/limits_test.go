@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	sdktemporal "go.temporal.io/sdk/temporal"
 
-	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
 )
@@ -69,7 +69,7 @@ func TestMapItemsGetOnlyTheirItem(t *testing.T) {
 	b := setup(t)
 	var mu sync.Mutex
 	seen := map[int]any{}
-	b.reg.MustRegister("see", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("see", func(ctx context.Context, in contract.StepInput) (any, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		seen[in.Index] = in.Input
@@ -115,7 +115,7 @@ func TestMapOverTwentyThousandItems(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	t.Cleanup(cancel)
 	b.ctx = ctx
-	b.reg.MustRegister("square", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("square", func(ctx context.Context, in contract.StepInput) (any, error) {
 		x, _ := in.Input.(float64)
 		return x * x, nil
 	})
@@ -206,7 +206,7 @@ steps:
 func TestMapBatchesWithAnInputMapping(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.reg.MustRegister("echo", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("echo", func(ctx context.Context, in contract.StepInput) (any, error) {
 		return in.Input, nil
 	})
 	b.startWorker()
@@ -240,7 +240,7 @@ steps:
 func TestCarryOverTheLimitFailsTheRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.reg.MustRegister("big", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("big", func(ctx context.Context, in contract.StepInput) (any, error) {
 		return strings.Repeat("z", 900<<10), nil
 	})
 	b.startWorker()
@@ -316,7 +316,7 @@ func TestInputSchemaCheckedByTheWorkflow(t *testing.T) {
 func TestResultOverTheLimitOmitsTheOutputs(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.reg.MustRegister("big", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("big", func(ctx context.Context, in contract.StepInput) (any, error) {
 		return strings.Repeat("z", 900<<10), nil
 	})
 	b.startWorker()

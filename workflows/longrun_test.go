@@ -11,11 +11,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	starter "github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 // chainRun is one Temporal run of a continue-as-new chain, as measured.
@@ -69,7 +69,7 @@ func largest(runs []chainRun) (input int, history int64, events int64) {
 // loop that counts to total, each output carrying note beside the count.
 func (b *bundle) counter(total int, note string) *definition.Plan {
 	b.t.Helper()
-	b.reg.MustRegister("count", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("count", func(ctx context.Context, in contract.StepInput) (any, error) {
 		n, _ := in.Input.(map[string]any)["n"].(float64)
 		return map[string]any{"n": n + 1, "note": note}, nil
 	})
@@ -188,7 +188,7 @@ func TestCarryKeepsOnlyTheWindows(t *testing.T) {
 	require.Greater(t, h[0].Seq, uint64(1))
 
 	// A page: {"from_seq": N, "limit": M}.
-	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryHistory, workflows.HistoryRequest{FromSeq: h[0].Seq + 2, Limit: 3})
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", contract.QueryHistory, contract.HistoryRequest{FromSeq: h[0].Seq + 2, Limit: 3})
 	require.NoError(t, err)
 	var page []statemachine.Record
 	require.NoError(t, v.Get(&page))

@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/statedriven/statedriven/workflows/definition"
+	"github.com/statedriven/statedriven/definition"
 )
 
 // MapBatchWorkflowType is the registered name of the workflow that runs

@@ -13,9 +13,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 const reviewAfterWorkYAML = `
@@ -42,14 +41,14 @@ steps:
 type trace struct {
 	events  []*historypb.HistoryEvent
 	history []statemachine.Record
-	state   workflows.StateView
+	state   contract.StateView
 }
 
 func (b *bundle) trace(run client.WorkflowRun) trace {
 	b.t.Helper()
-	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryState)
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", contract.QueryState)
 	require.NoError(b.t, err)
-	var st workflows.StateView
+	var st contract.StateView
 	require.NoError(b.t, v.Get(&st))
 	return trace{events: b.events(run.GetID(), ""), history: b.history(run), state: st}
 }
@@ -73,7 +72,7 @@ func TestReviewValidatorRefusals(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	gate := make(chan struct{})
-	b.reg.MustRegister("gated", func(ctx context.Context, in activities.StepInput) (any, error) {
+	b.reg.MustRegister("gated", func(ctx context.Context, in contract.StepInput) (any, error) {
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -84,7 +83,7 @@ func TestReviewValidatorRefusals(t *testing.T) {
 	b.startWorker()
 	run := b.start(b.plan(reviewAfterWorkYAML), nil)
 	signal := func(name string) {
-		require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", name, workflows.Reason{Reason: "test"}))
+		require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", name, contract.Reason{Reason: "test"}))
 	}
 
 	// The phases of one run, in order: each brings the run to a state in
@@ -100,13 +99,13 @@ func TestReviewValidatorRefusals(t *testing.T) {
 		{"paused in review", func() {
 			signal("proceed")
 			b.waitState(run, statemachine.Review)
-			signal(workflows.SignalPause)
+			signal(contract.SignalPause)
 		}, statemachine.Paused, "the run is paused: resume it before deciding its review"},
 	} {
 		phase.reach()
 		b.waitState(run, phase.state)
 		before := b.trace(run)
-		for _, update := range []string{workflows.UpdateApprove, workflows.UpdateReject} {
+		for _, update := range []string{contract.UpdateApprove, contract.UpdateReject} {
 			err := b.decide(run, update, "refused "+update)
 			require.ErrorContains(t, err, phase.why, "%s while %s", update, phase.name)
 		}
@@ -118,9 +117,9 @@ func TestReviewValidatorRefusals(t *testing.T) {
 	}
 
 	// Resumed, the run takes the decision it refused while paused.
-	signal(workflows.SignalResume)
+	signal(contract.SignalResume)
 	b.waitState(run, statemachine.Review)
-	require.NoError(t, b.decide(run, workflows.UpdateApprove, "now"))
+	require.NoError(t, b.decide(run, contract.UpdateApprove, "now"))
 	p, h, err := b.finish(run)
 	require.NoError(t, err)
 	require.Equal(t, "COMPLETE", p.Status)
@@ -139,7 +138,7 @@ func TestReviewValidatorRefusesASecondDecision(t *testing.T) {
 	b := setup(t)
 	// Here the first step does not hold the run, and the signal waits in
 	// its channel for the wait step.
-	b.reg.MustRegister("gated", func(ctx context.Context, in activities.StepInput) (any, error) { return nil, nil })
+	b.reg.MustRegister("gated", func(ctx context.Context, in contract.StepInput) (any, error) { return nil, nil })
 	stop := b.startWorker()
 	run := b.start(b.plan(reviewAfterWorkYAML), nil)
 	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", "proceed", nil))
@@ -149,13 +148,13 @@ func TestReviewValidatorRefusesASecondDecision(t *testing.T) {
 	// then hands them over in one workflow task.
 	stop()
 	ids := []string{"approve-1", "reject-1"}
-	names := map[string]string{"approve-1": workflows.UpdateApprove, "reject-1": workflows.UpdateReject}
+	names := map[string]string{"approve-1": contract.UpdateApprove, "reject-1": contract.UpdateReject}
 	results := make(chan decided, len(ids))
 	outcome := map[string]error{}
 	for _, id := range ids {
 		go func() {
 			upd, err := b.client.UpdateWorkflow(b.ctx, client.UpdateWorkflowOptions{
-				UpdateID: id, WorkflowID: run.GetID(), UpdateName: names[id], Args: []any{workflows.Reason{Reason: "by " + id}},
+				UpdateID: id, WorkflowID: run.GetID(), UpdateName: names[id], Args: []any{contract.Reason{Reason: "by " + id}},
 				WaitForStage: client.WorkflowUpdateStageCompleted,
 			})
 			if err == nil {
@@ -201,7 +200,7 @@ func TestReviewValidatorRefusesASecondDecision(t *testing.T) {
 	for _, r := range h {
 		require.NotContains(t, r.Reason, "by "+refused, "record %d", r.Seq)
 	}
-	if names[taken] == workflows.UpdateApprove {
+	if names[taken] == contract.UpdateApprove {
 		require.NoError(t, err)
 		require.Equal(t, "COMPLETE", p.Status)
 		require.Equal(t, []string{"hold", "confirmation", "approve"}, steps(h, statemachine.EventStepCompleted))

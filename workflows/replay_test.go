@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/workflows"
 )
 
@@ -82,7 +83,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
 			require.NoError(t, err)
 			replayer := worker.NewWorkflowReplayer()
-			replayer.RegisterWorkflowWithOptions(workflows.StateDriven, workflow.RegisterOptions{Name: workflows.WorkflowType})
+			replayer.RegisterWorkflowWithOptions(workflows.StateDriven, workflow.RegisterOptions{Name: contract.WorkflowType})
 			replayer.RegisterWorkflowWithOptions(workflows.MapBatch, workflow.RegisterOptions{Name: workflows.MapBatchWorkflowType})
 			require.NoError(t, replayer.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: id},

@@ -29,9 +29,10 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 // One in-process Temporal server (SQLite in memory) serves every test of
@@ -186,7 +187,7 @@ func (b *bundle) startWorker(specialists ...string) (stop func()) {
 func specialistQueues(queue string, names []string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
-		out[i] = activities.SpecialistQueue(queue, n)
+		out[i] = contract.SpecialistQueue(queue, n)
 	}
 	return out
 }
@@ -250,32 +251,32 @@ func (b *bundle) start(plan *definition.Plan, input map[string]any, opts ...func
 	run, err := b.client.ExecuteWorkflow(b.ctx, client.StartWorkflowOptions{
 		ID:        fmt.Sprintf("%s-%d", b.queue, queueSeq.Add(1)),
 		TaskQueue: b.queue,
-	}, workflows.WorkflowType, in)
+	}, contract.WorkflowType, in)
 	require.NoError(b.t, err)
 	return run
 }
 
 // finish waits for the run's end and returns its final progress and
 // history, read through the queries.
-func (b *bundle) finish(run client.WorkflowRun) (workflows.Progress, []statemachine.Record, error) {
+func (b *bundle) finish(run client.WorkflowRun) (contract.Progress, []statemachine.Record, error) {
 	b.t.Helper()
 	var res workflows.Result
 	err := run.Get(b.ctx, &res)
 	return b.progress(run), b.history(run), err
 }
 
-func (b *bundle) progress(run client.WorkflowRun) workflows.Progress {
+func (b *bundle) progress(run client.WorkflowRun) contract.Progress {
 	b.t.Helper()
-	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryProgress)
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", contract.QueryProgress)
 	require.NoError(b.t, err)
-	var p workflows.Progress
+	var p contract.Progress
 	require.NoError(b.t, v.Get(&p))
 	return p
 }
 
 func (b *bundle) history(run client.WorkflowRun) []statemachine.Record {
 	b.t.Helper()
-	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryHistory)
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", contract.QueryHistory)
 	require.NoError(b.t, err)
 	var h []statemachine.Record
 	require.NoError(b.t, v.Get(&h))
@@ -287,7 +288,7 @@ func (b *bundle) history(run client.WorkflowRun) []statemachine.Record {
 func (b *bundle) decide(run client.WorkflowRun, update, reason string) error {
 	b.t.Helper()
 	upd, err := b.client.UpdateWorkflow(b.ctx, client.UpdateWorkflowOptions{
-		WorkflowID: run.GetID(), UpdateName: update, Args: []any{workflows.Reason{Reason: reason}},
+		WorkflowID: run.GetID(), UpdateName: update, Args: []any{contract.Reason{Reason: reason}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
@@ -300,11 +301,11 @@ func (b *bundle) decide(run client.WorkflowRun, update, reason string) error {
 func (b *bundle) waitState(run client.WorkflowRun, st statemachine.State) {
 	b.t.Helper()
 	require.Eventually(b.t, func() bool {
-		v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", workflows.QueryState)
+		v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", contract.QueryState)
 		if err != nil {
 			return false
 		}
-		var s workflows.StateView
+		var s contract.StateView
 		return v.Get(&s) == nil && s.State == st
 	}, time.Minute, 20*time.Millisecond, "run never reached %s", st)
 }

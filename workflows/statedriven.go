@@ -13,9 +13,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
+	"github.com/statedriven/statedriven/expression"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows/definition"
-	"github.com/statedriven/statedriven/workflows/expression"
 )
 
 // Error types of the failures a run ends with; clients and definitions
@@ -497,7 +498,7 @@ func (r *run) continueAsNew(ctx workflow.Context) (Result, error) {
 	}
 	r.flush(ctx, true)
 	r.logger.Info("continuing as new", "next", r.next, "runs", r.runs+1)
-	return Result{}, workflow.NewContinueAsNewError(ctx, WorkflowType, next)
+	return Result{}, workflow.NewContinueAsNewError(ctx, contract.WorkflowType, next)
 }
 
 func (r *run) finishComplete(ctx workflow.Context) (Result, error) {

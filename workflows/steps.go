@@ -6,9 +6,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/statedriven/statedriven/activities"
-	"github.com/statedriven/statedriven/workflows/definition"
-	"github.com/statedriven/statedriven/workflows/expression"
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
+	"github.com/statedriven/statedriven/expression"
 )
 
 // execute runs the work of step s and returns its output.
@@ -87,7 +87,7 @@ func (p pending) get(ctx workflow.Context) (any, *failure) {
 	if p.fail != nil {
 		return nil, p.fail
 	}
-	var out activities.StepOutput
+	var out contract.StepOutput
 	if err := p.future.Get(ctx, &out); err != nil {
 		return nil, asFailure(err)
 	}
@@ -98,7 +98,7 @@ func (p pending) get(ctx workflow.Context) (any, *failure) {
 func (r *run) activityOptions(ctx workflow.Context, s *definition.PlanStep, action, specialist string) workflow.ActivityOptions {
 	queue := workflow.GetInfo(ctx).TaskQueueName
 	if specialist != "" {
-		queue = activities.SpecialistQueue(queue, specialist)
+		queue = contract.SpecialistQueue(queue, specialist)
 	}
 	ao := workflow.ActivityOptions{
 		TaskQueue: queue,
@@ -167,7 +167,7 @@ func (r *run) stepsFor(action string, params map[string]any) map[string]any {
 }
 
 // AggregateAction is the built-in action that merges earlier outputs: the
-// only one whose input carries them (activities.StepInput.Steps).
+// only one whose input carries them (contract.StepInput.Steps).
 const AggregateAction = "aggregate"
 
 // activity starts the RunStep activity for one action of step s.
@@ -181,7 +181,7 @@ func (r *run) activityItem(ctx workflow.Context, s *definition.PlanStep, action,
 	exec := r.execution(ctx)
 	actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, s, action, specialist))
 	steps := r.stepsFor(action, params)
-	in := activities.StepInput{
+	in := contract.StepInput{
 		WorkflowID: exec.ID,
 		RunID:      exec.RunID,
 		Definition: r.plan.Name,
@@ -199,7 +199,7 @@ func (r *run) activityItem(ctx workflow.Context, s *definition.PlanStep, action,
 		"pass the step less data (an input: mapping that picks what it needs)"); f != nil {
 		return pending{fail: f}
 	}
-	return pending{future: workflow.ExecuteActivity(actx, activities.RunStepName, in)}
+	return pending{future: workflow.ExecuteActivity(actx, contract.RunStepName, in)}
 }
 
 // branch is one arm of a parallel step.
@@ -301,7 +301,7 @@ func (r *run) startBranch(ctx workflow.Context, b *definition.PlanStep) pending 
 				set.Set(nil, temporal.NewApplicationError(f.Message, f.Type))
 				return
 			}
-			set.Set(activities.StepOutput{Result: out}, nil)
+			set.Set(contract.StepOutput{Result: out}, nil)
 		})
 		return pending{future: fut}
 	}
@@ -406,7 +406,7 @@ func (r *run) child(ctx workflow.Context, s *definition.PlanStep) pending {
 		TaskQueue:     info.TaskQueueName,
 		StaticSummary: fmt.Sprintf("%s: sub-workflow %s", s.Name, s.Child.Name),
 	})
-	fut := workflow.ExecuteChildWorkflow(cctx, WorkflowType, Input{Plan: *s.Child, Data: data, NoSearchAttributes: r.in.NoSearchAttributes, ProgressEvery: r.in.ProgressEvery})
+	fut := workflow.ExecuteChildWorkflow(cctx, contract.WorkflowType, Input{Plan: *s.Child, Data: data, NoSearchAttributes: r.in.NoSearchAttributes, ProgressEvery: r.in.ProgressEvery})
 	// The child's Result becomes the step's output.
 	out, set := workflow.NewFuture(ctx)
 	workflow.Go(ctx, func(gctx workflow.Context) {
@@ -415,7 +415,7 @@ func (r *run) child(ctx workflow.Context, s *definition.PlanStep) pending {
 			set.Set(nil, err)
 			return
 		}
-		set.Set(activities.StepOutput{Result: map[string]any{"state": res.State.String(), "steps": res.Steps}}, nil)
+		set.Set(contract.StepOutput{Result: map[string]any{"state": res.State.String(), "steps": res.Steps}}, nil)
 	})
 	return pending{future: out}
 }

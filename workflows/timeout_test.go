@@ -10,9 +10,10 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 // compileYAML compiles a definition given as YAML text, for the tests
@@ -49,18 +50,18 @@ func newTestEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 // envHistory reads the machine's history through the history query.
 func envHistory(t *testing.T, env *testsuite.TestWorkflowEnvironment) []statemachine.Record {
 	t.Helper()
-	v, err := env.QueryWorkflow(workflows.QueryHistory)
+	v, err := env.QueryWorkflow(contract.QueryHistory)
 	require.NoError(t, err)
 	var h []statemachine.Record
 	require.NoError(t, v.Get(&h))
 	return h
 }
 
-func envProgress(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.Progress {
+func envProgress(t *testing.T, env *testsuite.TestWorkflowEnvironment) contract.Progress {
 	t.Helper()
-	v, err := env.QueryWorkflow(workflows.QueryProgress)
+	v, err := env.QueryWorkflow(contract.QueryProgress)
 	require.NoError(t, err)
-	var p workflows.Progress
+	var p contract.Progress
 	require.NoError(t, v.Get(&p))
 	return p
 }
@@ -224,10 +225,10 @@ func TestWaitAndReviewTimeouts(t *testing.T) {
 			}
 			if c.approveAt > 0 {
 				env.RegisterDelayedCallback(func() {
-					env.UpdateWorkflowNoRejection(workflows.UpdateApprove, "", t, workflows.Reason{Reason: "in time"})
+					env.UpdateWorkflowNoRejection(contract.UpdateApprove, "", t, contract.Reason{Reason: "in time"})
 				}, c.approveAt)
 			}
-			env.ExecuteWorkflow(workflows.WorkflowType, workflows.NewInput(plan, nil))
+			env.ExecuteWorkflow(contract.WorkflowType, workflows.NewInput(plan, nil))
 			require.True(t, env.IsWorkflowCompleted())
 
 			var res workflows.Result
@@ -301,9 +302,9 @@ func TestTimeoutWhilePaused(t *testing.T) {
 			plan := compileYAML(t, "workflow_id: paused-timeout\ninitial_step: "+c.held+"\nsteps:\n"+c.step+
 				"    next: done\n  - name: done\n    type: succeed\n  - name: late\n    action: log\n    params: {message: late}\n")
 			env := newTestEnv(t)
-			env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalPause, workflows.Reason{Reason: "hold on"}) }, time.Hour)
-			env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalResume, workflows.Reason{Reason: "go on"}) }, 3*time.Hour)
-			env.ExecuteWorkflow(workflows.WorkflowType, workflows.NewInput(plan, nil))
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalPause, contract.Reason{Reason: "hold on"}) }, time.Hour)
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalResume, contract.Reason{Reason: "go on"}) }, 3*time.Hour)
+			env.ExecuteWorkflow(contract.WorkflowType, workflows.NewInput(plan, nil))
 			require.True(t, env.IsWorkflowCompleted())
 			var res workflows.Result
 			require.NoError(t, env.GetWorkflowResult(&res))

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/statedriven/statedriven/workflows/expression"
+	"github.com/statedriven/statedriven/expression"
 )
 
 var (

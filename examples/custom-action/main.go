@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/host"
 	"github.com/statedriven/statedriven/host/devserver"
 	"github.com/statedriven/statedriven/workflows"
@@ -43,7 +44,7 @@ func main() {
 // returns the step's result, plain data that later steps read as
 // steps.<name>. Here it upper-cases the input's "name", with a prefix
 // taken from the step's params.
-func customProcessing(ctx context.Context, in activities.StepInput) (any, error) {
+func customProcessing(ctx context.Context, in contract.StepInput) (any, error) {
 	data, _ := in.Input.(map[string]any)
 	name, _ := data["name"].(string)
 	prefix, _ := in.Params["prefix"].(string)

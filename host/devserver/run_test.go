@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/grpc"
 
-	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/host"
 	"github.com/statedriven/statedriven/host/devserver"
 )
@@ -94,7 +94,7 @@ func TestHostRunInDevMode(t *testing.T) {
 	c, err := client.Dial(client.Options{HostPort: s.FrontendAddress(), Logger: host.NewSDKLogger(testLogger(t))})
 	require.NoError(t, err)
 	defer c.Close()
-	specialistQueue := activities.SpecialistQueue("pipeline", "checker")
+	specialistQueue := contract.SpecialistQueue("pipeline", "checker")
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "pipeline-1", TaskQueue: "pipeline"}, "Pipeline", "hi", specialistQueue)
 	require.NoError(t, err)
 	var out []string

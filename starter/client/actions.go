@@ -13,7 +13,7 @@ import (
 
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/activities/builtin"
-	"github.com/statedriven/statedriven/workflows/definition"
+	"github.com/statedriven/statedriven/definition"
 )
 
 // ActionsTimeout bounds how long OfferedActions waits for a worker.

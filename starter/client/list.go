@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/grpc/codes"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/workflows"
 )
 
@@ -35,7 +36,7 @@ type Execution struct {
 // ListQuery narrows a user's visibility query to statedriven runs. An
 // ORDER BY clause stays at the end, outside the parentheses.
 func ListQuery(user string) string {
-	q := fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowType)
+	q := fmt.Sprintf("WorkflowType = '%s'", contract.WorkflowType)
 	user = strings.TrimSpace(user)
 	if user == "" {
 		return q

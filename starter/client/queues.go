@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"google.golang.org/grpc/codes"
 
-	"github.com/statedriven/statedriven/activities"
-	"github.com/statedriven/statedriven/workflows/definition"
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 )
 
 // QueueUse is a task queue a run of a plan needs a worker on, and the
@@ -28,7 +28,7 @@ type QueueUse struct {
 // Queues lists the task queues a run of p started on taskQueue uses: the
 // workflow's own first, then each activity queue in the order its first
 // step appears. Steps without a specialist run on taskQueue; a
-// specialist's on activities.SpecialistQueue. Sub-workflows run on the
+// specialist's on contract.SpecialistQueue. Sub-workflows run on the
 // parent's queue. Hooks and compensations count as the step they belong
 // to ("on_enter PROCESSING" for a hook).
 func Queues(p *definition.Plan, taskQueue string) []QueueUse {
@@ -36,7 +36,7 @@ func Queues(p *definition.Plan, taskQueue string) []QueueUse {
 	add := func(specialist, step string) {
 		q := taskQueue
 		if specialist != "" {
-			q = activities.SpecialistQueue(taskQueue, specialist)
+			q = contract.SpecialistQueue(taskQueue, specialist)
 		}
 		i := slices.IndexFunc(uses, func(u QueueUse) bool { return u.Queue == q })
 		if i < 0 {

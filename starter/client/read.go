@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows"
 )
 
 // QueryTimeout bounds a query when the caller's context has no earlier
@@ -76,7 +76,7 @@ func (d *Description) Stuck() bool {
 // has been scheduled and not finished.
 type PendingActivity struct {
 	ActivityID string
-	// Type is the activity type (activities.RunStepName for every step).
+	// Type is the activity type (contract.RunStepName for every step).
 	Type string
 	// TaskQueue is where it waits for a worker.
 	TaskQueue string
@@ -233,23 +233,23 @@ func (c *Client) explainQuery(err error, workflowID, name string) error {
 }
 
 // Progress runs the progress query.
-func (c *Client) Progress(ctx context.Context, workflowID string) (workflows.Progress, error) {
-	var p workflows.Progress
-	err := c.queryInto(ctx, workflowID, workflows.QueryProgress, &p)
+func (c *Client) Progress(ctx context.Context, workflowID string) (contract.Progress, error) {
+	var p contract.Progress
+	err := c.queryInto(ctx, workflowID, contract.QueryProgress, &p)
 	return p, err
 }
 
 // State runs the state query.
-func (c *Client) State(ctx context.Context, workflowID string) (workflows.StateView, error) {
-	var s workflows.StateView
-	err := c.queryInto(ctx, workflowID, workflows.QueryState, &s)
+func (c *Client) State(ctx context.Context, workflowID string) (contract.StateView, error) {
+	var s contract.StateView
+	err := c.queryInto(ctx, workflowID, contract.QueryState, &s)
 	return s, err
 }
 
 // History runs the history query.
 func (c *Client) History(ctx context.Context, workflowID string) ([]statemachine.Record, error) {
 	var h []statemachine.Record
-	err := c.queryInto(ctx, workflowID, workflows.QueryHistory, &h)
+	err := c.queryInto(ctx, workflowID, contract.QueryHistory, &h)
 	return h, err
 }
 

@@ -9,11 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/starter/internal/testserver"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 // These tests run the client against the in-process Temporal server, with
@@ -107,13 +106,13 @@ func TestServerDescribeQueryUpdateWait(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, s.WorkflowID, p.WorkflowID)
 	require.Equal(t, []string{"check"}, p.CurrentSteps)
-	raw, err := b.c.Query(b.ctx, s.WorkflowID, workflows.QueryState)
+	raw, err := b.c.Query(b.ctx, s.WorkflowID, contract.QueryState)
 	require.NoError(t, err)
 	require.Contains(t, string(raw), `"REVIEW"`)
 	_, err = b.c.Query(b.ctx, s.WorkflowID, "no-such-query")
 	require.ErrorIs(t, err, ErrRefused)
 
-	_, err = b.c.Update(b.ctx, s.WorkflowID, workflows.UpdateApprove, "looks right")
+	_, err = b.c.Update(b.ctx, s.WorkflowID, contract.UpdateApprove, "looks right")
 	require.NoError(t, err)
 	o, err := b.c.Wait(b.ctx, s.WorkflowID, s.RunID)
 	require.NoError(t, err)
@@ -121,7 +120,7 @@ func TestServerDescribeQueryUpdateWait(t *testing.T) {
 	require.Equal(t, s.RunID, o.RunID)
 	require.False(t, o.Close.Before(o.Start))
 
-	_, err = b.c.Update(b.ctx, s.WorkflowID, workflows.UpdateReject, "too late")
+	_, err = b.c.Update(b.ctx, s.WorkflowID, contract.UpdateReject, "too late")
 	require.ErrorIs(t, err, ErrFinished)
 	d, err = b.c.Describe(b.ctx, s.WorkflowID)
 	require.NoError(t, err)
@@ -155,12 +154,12 @@ steps:
 `)
 	s := b.start(p)
 	b.awaitState(s.WorkflowID, statemachine.Waiting)
-	_, err := b.c.Update(b.ctx, s.WorkflowID, workflows.UpdateApprove, "")
+	_, err := b.c.Update(b.ctx, s.WorkflowID, contract.UpdateApprove, "")
 	require.ErrorIs(t, err, ErrRefused, "not in REVIEW")
 
 	s = b.start(plan(t, gate))
 	b.awaitState(s.WorkflowID, statemachine.Review)
-	_, err = b.c.Update(b.ctx, s.WorkflowID, workflows.UpdateReject, "wrong amount")
+	_, err = b.c.Update(b.ctx, s.WorkflowID, contract.UpdateReject, "wrong amount")
 	require.NoError(t, err)
 	o, err := b.c.Wait(b.ctx, s.WorkflowID, "")
 	require.NoError(t, err)
@@ -182,16 +181,16 @@ steps:
     wait: {duration: 1h}
 `))
 	b.awaitState(s.WorkflowID, statemachine.Waiting)
-	require.NoError(t, b.c.Signal(b.ctx, s.WorkflowID, workflows.SignalPause, "lunch"))
+	require.NoError(t, b.c.Signal(b.ctx, s.WorkflowID, contract.SignalPause, "lunch"))
 	b.awaitState(s.WorkflowID, statemachine.Paused)
-	require.NoError(t, b.c.Signal(b.ctx, s.WorkflowID, workflows.SignalCancel, "no longer needed"))
+	require.NoError(t, b.c.Signal(b.ctx, s.WorkflowID, contract.SignalCancel, "no longer needed"))
 	o, err := b.c.Wait(b.ctx, s.WorkflowID, "")
 	require.NoError(t, err)
 	require.Equal(t, EndCancelled, o.State)
 
-	err = b.c.Signal(b.ctx, s.WorkflowID, workflows.SignalResume, "")
+	err = b.c.Signal(b.ctx, s.WorkflowID, contract.SignalResume, "")
 	require.ErrorIs(t, err, ErrFinished)
-	err = b.c.Signal(b.ctx, "no-such-run", workflows.SignalResume, "")
+	err = b.c.Signal(b.ctx, "no-such-run", contract.SignalResume, "")
 	require.ErrorIs(t, err, ErrNotFound)
 	_, err = b.c.Describe(b.ctx, "no-such-run")
 	require.ErrorIs(t, err, ErrNotFound)
@@ -303,7 +302,7 @@ steps:
 	require.NoError(t, err)
 	a := d.Activities[0]
 	require.Equal(t, b.queue+".nobody", a.TaskQueue)
-	require.Equal(t, activities.RunStepName, a.Type)
+	require.Equal(t, contract.RunStepName, a.Type)
 	require.False(t, a.Started)
 	require.Equal(t, 1, a.Attempt)
 

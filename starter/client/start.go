@@ -13,9 +13,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 // StartRequest starts a run of a plan.
@@ -26,7 +27,7 @@ type StartRequest struct {
 	// ID is the workflow ID; empty means NewWorkflowID(Plan.Name).
 	ID string
 	// TaskQueue is where the workflow runs; empty means
-	// workflows.DefaultTaskQueue.
+	// contract.DefaultTaskQueue.
 	TaskQueue string
 	// ProgressEvery is how old the last upsert must be before a change of
 	// progress alone reaches WorkflowProgress; unset means
@@ -139,7 +140,7 @@ func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) 
 	}
 	queue := req.TaskQueue
 	if queue == "" {
-		queue = workflows.DefaultTaskQueue
+		queue = contract.DefaultTaskQueue
 	}
 	opts := StartOptions(req.Plan, id, queue)
 	in := workflows.NewInput(req.Plan, req.Input)
@@ -148,7 +149,7 @@ func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) 
 	}
 	started := &Started{WorkflowID: id, TaskQueue: queue}
 
-	run, err := c.sdk.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, in)
+	run, err := c.sdk.ExecuteWorkflow(ctx, opts, contract.WorkflowType, in)
 	if err != nil && unregisteredAttribute(err) {
 		started.Warning = fmt.Sprintf(
 			"namespace %s has no search attribute %s, so the run started without it (the worker registers it where the server allows; "+
@@ -158,7 +159,7 @@ func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) 
 		// The run must not upsert them either: the server would refuse
 		// every workflow task that tries.
 		in.NoSearchAttributes = true
-		run, err = c.sdk.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, in)
+		run, err = c.sdk.ExecuteWorkflow(ctx, opts, contract.WorkflowType, in)
 	}
 	if err != nil {
 		return nil, c.explain(err, id)

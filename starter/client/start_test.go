@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/statedriven/statedriven/workflows/definition"
+	"github.com/statedriven/statedriven/definition"
 )
 
 func TestNewWorkflowID(t *testing.T) {

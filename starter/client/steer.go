@@ -9,14 +9,14 @@ import (
 	sdkclient "go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/statedriven/statedriven/workflows"
+	"github.com/statedriven/statedriven/contract"
 )
 
 // Signal sends one of the workflow's signals (pause, resume, cancel) with
 // its Reason payload to the latest run of workflowID. A signal is
 // fire-and-forget: the run acts on it when a worker next runs it.
 func (c *Client) Signal(ctx context.Context, workflowID, name, reason string) error {
-	err := c.sdk.SignalWorkflow(ctx, workflowID, "", name, workflows.Reason{Reason: reason})
+	err := c.sdk.SignalWorkflow(ctx, workflowID, "", name, contract.Reason{Reason: reason})
 	return c.explain(err, workflowID)
 }
 
@@ -30,7 +30,7 @@ func (c *Client) Update(ctx context.Context, workflowID, name, reason string) (j
 	h, err := c.sdk.UpdateWorkflow(ctx, sdkclient.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
 		UpdateName:   name,
-		Args:         []any{workflows.Reason{Reason: reason}},
+		Args:         []any{contract.Reason{Reason: reason}},
 		WaitForStage: sdkclient.WorkflowUpdateStageCompleted,
 	})
 	var raw json.RawMessage

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
 )
@@ -78,13 +79,13 @@ func (c *Client) Trail(ctx context.Context, workflowID string) (*Trail, error) {
 }
 
 // keptRecords asks the run for every record it keeps, in pages of at most
-// workflows.MaxHistoryPage.
+// contract.MaxHistoryPage.
 func (c *Client) keptRecords(ctx context.Context, workflowID, runID string) ([]statemachine.Record, error) {
 	var out []statemachine.Record
-	req := workflows.HistoryRequest{FromSeq: 1, Limit: workflows.MaxHistoryPage}
+	req := contract.HistoryRequest{FromSeq: 1, Limit: contract.MaxHistoryPage}
 	for {
 		var page []statemachine.Record
-		if err := c.queryArgs(ctx, workflowID, runID, workflows.QueryHistory, &page, req); err != nil {
+		if err := c.queryArgs(ctx, workflowID, runID, contract.QueryHistory, &page, req); err != nil {
 			return nil, err
 		}
 		if len(out) > 0 && len(page) > 0 && page[0].Seq != out[len(out)-1].Seq+1 {

@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/statedriven/statedriven/activities"
+	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/workflows"
 )
 
@@ -90,7 +91,7 @@ func Worker(t testing.TB, queue string, specialists ...string) {
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
 	for _, s := range specialists {
-		q := activities.SpecialistQueue(queue, s)
+		q := contract.SpecialistQueue(queue, s)
 		start(t, q, func(w worker.Worker) { runner.Register(w) })
 		awaitPollers(t, q, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
 	}
@@ -113,7 +114,7 @@ func BrokenWorker(t testing.TB, queue, message string) {
 	start(t, queue, func(w worker.Worker) {
 		w.RegisterWorkflowWithOptions(func(workflow.Context, workflows.Input) (workflows.Result, error) {
 			panic(message)
-		}, workflow.RegisterOptions{Name: workflows.WorkflowType})
+		}, workflow.RegisterOptions{Name: contract.WorkflowType})
 	})
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 }
@@ -127,9 +128,9 @@ func OversizedWorker(t testing.TB, queue string) {
 	start(t, queue, func(w worker.Worker) {
 		w.RegisterWorkflowWithOptions(func(ctx workflow.Context, _ workflows.Input) (workflows.Result, error) {
 			ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
-			err := workflow.ExecuteActivity(ctx, activities.RunStepName, strings.Repeat("x", 2_500_000)).Get(ctx, nil)
+			err := workflow.ExecuteActivity(ctx, contract.RunStepName, strings.Repeat("x", 2_500_000)).Get(ctx, nil)
 			return workflows.Result{}, err
-		}, workflow.RegisterOptions{Name: workflows.WorkflowType})
+		}, workflow.RegisterOptions{Name: contract.WorkflowType})
 	})
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/statedriven/statedriven/workflows/definition"
+	"github.com/statedriven/statedriven/definition"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/broken")
@@ -40,7 +40,7 @@ func TestBrokenGolden(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob("testdata/broken/*.*")
 	require.NoError(t, err)
-	files = append(files, "../../examples/broken/ten-mistakes.yaml")
+	files = append(files, "../examples/broken/ten-mistakes.yaml")
 	n := 0
 	for _, file := range files {
 		if strings.HasSuffix(file, ".golden") {
@@ -51,14 +51,14 @@ func TestBrokenGolden(t *testing.T) {
 			t.Parallel()
 			got := strings.Join(problemsOf(t, file), "\n") + "\n"
 			golden := strings.TrimSuffix(file, filepath.Ext(file)) + ".golden"
-			if strings.HasPrefix(file, "../../examples/") {
+			if strings.HasPrefix(file, "../examples/") {
 				golden = filepath.Join("testdata", "broken", filepath.Base(golden))
 			}
 			if *update {
 				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
 			}
 			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test ./workflows/definition -run Golden -update to create it")
+			require.NoError(t, err, "run go test ./definition -run Golden -update to create it")
 			require.Equal(t, string(want), got)
 		})
 	}
@@ -67,16 +67,16 @@ func TestBrokenGolden(t *testing.T) {
 
 func TestTenMistakesTenProblems(t *testing.T) {
 	t.Parallel()
-	lines := problemsOf(t, "../../examples/broken/ten-mistakes.yaml")
+	lines := problemsOf(t, "../examples/broken/ten-mistakes.yaml")
 	require.Len(t, lines, 10, strings.Join(lines, "\n"))
 	for _, l := range lines {
-		require.True(t, strings.HasPrefix(l, "../../examples/broken/ten-mistakes.yaml:"), l)
+		require.True(t, strings.HasPrefix(l, "../examples/broken/ten-mistakes.yaml:"), l)
 	}
 }
 
 func TestExamplesCompileToStableHashes(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../../examples/*.yaml")
+	files, err := filepath.Glob("../examples/*.yaml")
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), 4)
 	for _, file := range files {
@@ -112,7 +112,7 @@ func TestExamplesCompileToStableHashes(t *testing.T) {
 
 func TestJSONAndYAMLGiveTheSamePlan(t *testing.T) {
 	t.Parallel()
-	yamlPlan, err := definition.Load("../../examples/sequential.yaml")
+	yamlPlan, err := definition.Load("../examples/sequential.yaml")
 	require.NoError(t, err)
 	doc := `{"workflow_id": "sequential", "name": "Plain sequence", "initial_step": "receive",
 	 "steps": [
@@ -182,7 +182,7 @@ steps:
 
 func TestDefaultsResolve(t *testing.T) {
 	t.Parallel()
-	plan, err := definition.Load("../../examples/review-rollback.yaml")
+	plan, err := definition.Load("../examples/review-rollback.yaml")
 	require.NoError(t, err)
 	reserve, _ := plan.Step("reserve")
 	require.Equal(t, "500ms", reserve.Retry.InitialInterval.String())
@@ -194,7 +194,7 @@ func TestDefaultsResolve(t *testing.T) {
 	require.Equal(t, "10s", reserve.Timeouts.Heartbeat.String())
 	require.Equal(t, map[string]string{"InsufficientFunds": "declined"}, reserve.OnError)
 
-	seq, err := definition.Load("../../examples/sequential.yaml")
+	seq, err := definition.Load("../examples/sequential.yaml")
 	require.NoError(t, err)
 	check, _ := seq.Step("check")
 	require.Equal(t, 1, check.Retry.MaximumAttempts)
@@ -265,13 +265,13 @@ func aliasBomb() string {
 
 func TestSubWorkflowIsEmbedded(t *testing.T) {
 	t.Parallel()
-	plan, err := definition.Load("../../examples/fanout.yaml")
+	plan, err := definition.Load("../examples/fanout.yaml")
 	require.NoError(t, err)
 	hand, _ := plan.Step("hand_over")
 	require.NotNil(t, hand.Child)
 	require.Equal(t, "sequential", hand.Child.Name)
 	require.Equal(t, "sequential.yaml", hand.Child.Source)
-	seq, err := definition.Load("../../examples/sequential.yaml")
+	seq, err := definition.Load("../examples/sequential.yaml")
 	require.NoError(t, err)
 	require.Equal(t, seq.Hash, hand.Child.Hash)
 	each, _ := plan.Step("each")
@@ -337,7 +337,7 @@ func BenchmarkCompile200Steps(b *testing.B) {
 // FuzzParseCompile feeds arbitrary bytes through parse and compile: they
 // may be refused, never panic, and a refusal always says where.
 func FuzzParseCompile(f *testing.F) {
-	seeds, _ := filepath.Glob("../../examples/*.yaml")
+	seeds, _ := filepath.Glob("../examples/*.yaml")
 	broken, _ := filepath.Glob("testdata/broken/*.*")
 	for _, file := range append(seeds, broken...) {
 		if data, err := os.ReadFile(file); err == nil {
@@ -370,7 +370,7 @@ func FuzzParseCompile(f *testing.F) {
 
 func TestCheckInput(t *testing.T) {
 	t.Parallel()
-	plan, err := definition.Load("../../examples/review-rollback.yaml")
+	plan, err := definition.Load("../examples/review-rollback.yaml")
 	require.NoError(t, err)
 	require.NotNil(t, plan.InputSchema)
 	cases := []struct {
@@ -400,7 +400,7 @@ func TestCheckInput(t *testing.T) {
 		})
 	}
 
-	noSchema, err := definition.Load("../../examples/sequential.yaml")
+	noSchema, err := definition.Load("../examples/sequential.yaml")
 	require.NoError(t, err)
 	ps, err := noSchema.CheckInput(nil)
 	require.NoError(t, err)

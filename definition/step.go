@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/statedriven/statedriven/workflows/expression"
+	"github.com/statedriven/statedriven/expression"
 )
 
 // step validates step i and compiles it: the fields its kind allows, what

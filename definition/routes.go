@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/statedriven/statedriven/workflows/expression"
+	"github.com/statedriven/statedriven/expression"
 )
 
 // routes resolves where the run goes after step i: on success (when:, then

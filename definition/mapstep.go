@@ -3,7 +3,7 @@ package definition
 import (
 	"fmt"
 
-	"github.com/statedriven/statedriven/workflows/expression"
+	"github.com/statedriven/statedriven/expression"
 )
 
 // mapStep checks a map step (items a list expression, an action, a

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/statemachine"
-	"github.com/statedriven/statedriven/workflows/definition"
 )
 
 const schemaFile = "definition.schema.json"
@@ -79,7 +79,7 @@ func TestSchemaCompiles(t *testing.T) {
 func TestSchemaAcceptsExamples(t *testing.T) {
 	t.Parallel()
 	sch := compileSchema(t)
-	files, err := filepath.Glob("../../examples/*.yaml")
+	files, err := filepath.Glob("../examples/*.yaml")
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), 5, "expected the examples folder to hold at least 5 definitions")
 	for _, file := range files {

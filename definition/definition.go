@@ -2,7 +2,7 @@ package definition
 
 // Definition is a workflow definition as a user writes it, in YAML or JSON.
 // Field names are the document's keys; see the README's definition
-// reference and workflows/definition/definition.schema.json.
+// reference and definition/definition.schema.json.
 type Definition struct {
 	// WorkflowID names the definition (the seed's `workflow_id`); it is the
 	// DefinitionName search attribute of every run.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/statedriven/statedriven/workflows/definition"
+	"github.com/statedriven/statedriven/definition"
 )
 
 // Wait and review steps route the error types they fail with (Timeout,

@@ -1,16 +1,4 @@
-package activities
-
-// RunStepName is the activity type of every step. A specialist worker, in
-// any language, serves a specialist's task queue by registering an
-// activity of this name that takes a StepInput and returns a StepOutput
-// (both JSON).
-const RunStepName = "RunStep"
-
-// SpecialistQueue is the task queue of a specialist's steps: the worker's
-// task queue, a dot, and the specialist's name ("statedriven.validation_agent").
-func SpecialistQueue(taskQueue, specialist string) string {
-	return taskQueue + "." + specialist
-}
+package contract
 
 // StepInput is what an action receives.
 type StepInput struct {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/statedriven/statedriven/workflows/expression"
+	"github.com/statedriven/statedriven/expression"
 )
 
 // sharedEnv is the CEL environment every compile shares: building one is

@@ -1,0 +1,115 @@
+// Package contract holds the names and payloads that statedriven's
+// packages and its outside callers share: the workflow type and task
+// queues, the signal, query and update names, the search attributes, the
+// step activity's input and output, and the JSON of progress and history
+// that the `progress` and `history` queries and the Redis projection both
+// answer (../shared/DESIGN.md, "Contracts with outside clients").
+//
+// It imports no worker machinery and no I/O, so the workflow, the
+// activities, the projection, the host and any caller written in Go can
+// share it without pulling in each other.
+package contract
+
+import (
+	"time"
+
+	"github.com/statedriven/statedriven/statemachine"
+)
+
+// Names that outside clients rely on: the Temporal CLI, the Web UI, the
+// starter and older callers use them as they are.
+const (
+	// WorkflowType is the registered name of the interpreter workflow.
+	WorkflowType = "StateDrivenWorkflow"
+	// DefaultTaskQueue is the task queue of the workflow and of the steps
+	// that name no specialist.
+	DefaultTaskQueue = "statedriven"
+
+	SignalPause  = "pause"
+	SignalResume = "resume"
+	SignalCancel = "cancel"
+
+	QueryState      = "state"
+	QueryProgress   = "progress"
+	QueryHistory    = "history"
+	QueryDefinition = "definition"
+
+	UpdateApprove = "approve"
+	UpdateReject  = "reject"
+
+	// RunStepName is the activity type of every step. A specialist worker,
+	// in any language, serves a specialist's task queue by registering an
+	// activity of this name that takes a StepInput and returns a
+	// StepOutput (both JSON).
+	RunStepName = "RunStep"
+)
+
+// SpecialistQueue is the task queue of a specialist's steps: the worker's
+// task queue, a dot, and the specialist's name ("statedriven.validation_agent").
+func SpecialistQueue(taskQueue, specialist string) string {
+	return taskQueue + "." + specialist
+}
+
+// Names of the search attributes that the workflow upserts on every
+// transition, for the Web UI and `temporal workflow list --query`.
+const (
+	// StateAttribute (Keyword) is the run's state, as State.String spells it.
+	StateAttribute = "WorkflowState"
+	// ProgressAttribute (Int) is the run's progress percentage.
+	ProgressAttribute = "WorkflowProgress"
+	// DefinitionAttribute (Keyword) is the name of the run's definition.
+	DefinitionAttribute = "DefinitionName"
+)
+
+// Record is one entry of a run's history, as the `history` query answers
+// it and the Redis projection stores it: the statemachine's own record.
+type Record = statemachine.Record
+
+// HistoryRequest is the optional argument of the history query. Without
+// one (or with FromSeq 0) the query answers the records the run keeps,
+// oldest first; records older than those are in the inputs of the earlier
+// runs of its continue-as-new chain (starter history reads them).
+type HistoryRequest struct {
+	// FromSeq is the first Seq wanted.
+	FromSeq uint64 `json:"from_seq,omitempty"`
+	// Limit bounds the records answered (0: all that are kept, from
+	// FromSeq on; never more than MaxHistoryPage).
+	Limit int `json:"limit,omitempty"`
+}
+
+// MaxHistoryPage bounds one answer of the history query, so that it stays
+// well inside Temporal's message size limits.
+const MaxHistoryPage = 5000
+
+// Reason is the optional payload of the pause, resume and cancel signals
+// and of the reject update.
+type Reason struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// Progress answers the `progress` query; the Redis projection returns the
+// same JSON.
+type Progress struct {
+	WorkflowID         string    `json:"workflow_id"`
+	RunID              string    `json:"run_id"`
+	Definition         string    `json:"definition"`
+	Status             string    `json:"status"`
+	CurrentSteps       []string  `json:"current_steps"`
+	ProgressPercentage int       `json:"progress_percentage"`
+	IsComplete         bool      `json:"is_complete"`
+	CompletedSteps     int       `json:"completed_steps"`
+	TotalSteps         int       `json:"total_steps"`
+	Paused             bool      `json:"paused"`
+	Error              string    `json:"error"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	Seq                uint64    `json:"seq"`
+}
+
+// StateView answers the `state` query.
+type StateView struct {
+	State statemachine.State `json:"state"`
+	// Resumes is the state a paused run returns to.
+	Resumes      statemachine.State `json:"resumes,omitempty"`
+	CurrentSteps []string           `json:"current_steps"`
+	Seq          uint64             `json:"seq"`
+}
