@@ -113,3 +113,31 @@ type StateView struct {
 	CurrentSteps []string           `json:"current_steps"`
 	Seq          uint64             `json:"seq"`
 }
+
+// ProjectActivityName is the local activity through which a run mirrors
+// its progress and history into Redis (package projection implements it;
+// a worker without Redis registers one that writes nothing).
+const ProjectActivityName = "StateDrivenProject"
+
+// ProjectionBatch is what a run asks the projection to write: its
+// progress now and the history records it has made since the last batch
+// that was written, oldest first and contiguous by Seq. A write changes
+// nothing unless Progress.Seq is newer than the stored seq.
+type ProjectionBatch struct {
+	Progress Progress `json:"progress"`
+	Records  []Record `json:"records,omitempty"`
+	// Reset replaces the stored history list with Records instead of
+	// appending to it: the run no longer keeps the records that follow the
+	// stored seq (the mirror fell behind by more than the run's history
+	// window, or it expired), so the list restarts from what it has.
+	Reset bool `json:"reset,omitempty"`
+}
+
+// ProjectionResult answers a ProjectionBatch: the seq that Redis holds
+// for the run after the write. It is the batch's own seq when the write
+// went in, the stored one when Redis already had newer data, and lower
+// than the batch's first record when Redis lacks the records before it
+// (flushed or expired): the run then sends again from Seq+1.
+type ProjectionResult struct {
+	Seq uint64 `json:"seq"`
+}
