@@ -21,6 +21,7 @@ import (
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/definition"
+	"github.com/statedriven/statedriven/projection"
 	starter "github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/workflows"
 )
@@ -104,6 +105,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 	})
 	w := worker.New(c, queue, worker.Options{})
 	workflows.Register(w)
+	projection.Register(w, projection.Discard)
 	activities.NewRunner(reg, activities.RunnerOptions{}).Register(w)
 	w.RegisterWorkflowWithOptions(plainWorkflow, workflow.RegisterOptions{Name: "PlainWorkflow"})
 	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.StepInput) error {

@@ -58,6 +58,11 @@ type Input struct {
 	// moment, so the carried state is at most RollbackWindow+1 times the
 	// outputs of the definition's steps.
 	RollbackWindow int `json:"rollback_window,omitempty"`
+	// Projection is the version of the Redis projection the run writes
+	// (ProjectionVersion; NewInput sets it). An input without it, from
+	// before the projector or written by hand, is decided by a version
+	// marker: a new run mirrors, a recorded one replays as it ran.
+	Projection int `json:"projection,omitempty"`
 	// Carry is set only when a run continues as new: the machine and the
 	// data it had, so the new run picks up where the old one stopped.
 	Carry *Carry `json:"carry,omitempty"`
@@ -72,6 +77,7 @@ func NewInput(plan *definition.Plan, data map[string]any) Input {
 		ProgressEvery:  definition.Duration{D: DefaultProgressEvery, Set: true},
 		HistoryWindow:  DefaultHistoryWindow,
 		RollbackWindow: DefaultRollbackWindow,
+		Projection:     ProjectionVersion,
 	}
 }
 
@@ -95,6 +101,9 @@ type Carry struct {
 	Paused bool `json:"paused,omitempty"`
 	// Runs counts how many times the run continued as new.
 	Runs int `json:"runs"`
+	// Projected is the seq the Redis projection held when the run
+	// continued as new, so the next run writes on from there.
+	Projected uint64 `json:"projected,omitempty"`
 }
 
 // Result is what a finished run returns.

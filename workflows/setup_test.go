@@ -31,6 +31,7 @@ import (
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/definition"
+	"github.com/statedriven/statedriven/projection"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
 )
@@ -131,6 +132,9 @@ type bundle struct {
 	client client.Client
 	queue  string
 	reg    *activities.Registry
+	// project is the worker's Redis projection (nil: one that writes
+	// nothing).
+	project func(context.Context, contract.ProjectionBatch) (contract.ProjectionResult, error)
 }
 
 // setup returns a test bundle; call start to run a worker on its queue
@@ -147,6 +151,15 @@ func setup(t *testing.T) *bundle {
 		queue:  fmt.Sprintf("q-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1)),
 		reg:    activities.NewRegistry(),
 	}
+}
+
+// projectionOrDiscard is the bundle's projection, or one that writes
+// nothing.
+func (b *bundle) projectionOrDiscard() func(context.Context, contract.ProjectionBatch) (contract.ProjectionResult, error) {
+	if b.project != nil {
+		return b.project
+	}
+	return projection.Discard
 }
 
 // with returns the bundle for a subtest t, which may run in parallel with
@@ -167,6 +180,7 @@ func (b *bundle) startWorker(specialists ...string) (stop func()) {
 		w := worker.New(b.client, q, worker.Options{})
 		if q == b.queue {
 			workflows.Register(w)
+			projection.Register(w, b.projectionOrDiscard())
 		}
 		runner.Register(w)
 		require.NoError(b.t, w.Start())

@@ -64,7 +64,8 @@ type run struct {
 	runs     int    // continue-as-new generations before this one
 	segStart uint64 // the machine's Seq when this Temporal run began
 
-	pub publisher // what the Web UI was last shown
+	pub  publisher // what the Web UI was last shown
+	proj projector // what the Redis projection holds
 
 	origin *workflow.Execution // the run a map batch works for; nil otherwise
 
@@ -140,6 +141,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 			r.steps = c.Steps
 		}
 		r.next, r.paused, r.runs = c.Next, c.Paused, c.Runs
+		r.proj.written = c.Projected
 	} else {
 		r.m, err = statemachine.New(cfg)
 	}
@@ -152,6 +154,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	if in.HistoryWindow > 0 {
 		r.m.KeepFrom(r.segStart + 1)
 	}
+	r.proj.on = projects(ctx, in)
 	return r, nil
 }
 
@@ -233,6 +236,9 @@ func (r *run) hookFuncs(hooks map[string][]definition.Action) map[statemachine.S
 func (r *run) drive(ctx workflow.Context) (Result, error) {
 	r.publish(ctx)
 	workflow.Go(ctx, r.publisherLoop)
+	if r.proj.on {
+		workflow.Go(ctx, r.projectLoop)
+	}
 	for r.next != "" {
 		if err := workflow.Await(ctx, func() bool { return !r.paused || r.cancelled != nil }); err != nil {
 			return r.finishCancelled(ctx, "cancelled through Temporal")
@@ -489,7 +495,12 @@ func (r *run) continueAsNew(ctx workflow.Context) (Result, error) {
 		return r.finishCancelled(ctx, *r.cancelled)
 	}
 	next := r.in
+	r.projectFinal(ctx)
 	next.Carry = &Carry{Machine: r.m.Snapshot(), Steps: r.steps, Next: r.next, Paused: r.paused, Runs: r.runs + 1}
+	if r.proj.on {
+		next.Projection = ProjectionVersion
+		next.Carry.Projected = r.proj.written
+	}
 	if r.in.HistoryWindow > 0 {
 		if f := checkPayload("the state carried into the next run", next,
 			"lower the run's rollback_window or make the steps' outputs smaller"); f != nil {
@@ -508,6 +519,7 @@ func (r *run) finishComplete(ctx workflow.Context) (Result, error) {
 	r.current = nil
 	r.afterTransition(ctx)
 	r.flush(ctx, true)
+	r.projectFinal(ctx)
 	return r.result(), nil
 }
 
@@ -519,6 +531,7 @@ func (r *run) finishFailed(ctx workflow.Context, step string, f *failure) (Resul
 	}
 	r.afterTransition(ctx)
 	r.flush(ctx, true)
+	r.projectFinal(ctx)
 	r.logger.Info("run failed", "step", step, "err", r.errMsg)
 	return Result{State: r.m.State(), Steps: r.steps, Error: r.errMsg},
 		temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %s", step, r.errMsg), ErrTypeRunFailed, nil,
@@ -539,6 +552,7 @@ func (r *run) finishCancelled(ctx workflow.Context, reason string) (Result, erro
 	}
 	r.afterTransition(dctx)
 	r.flush(dctx, true)
+	r.projectFinal(dctx)
 	return Result{State: r.m.State(), Steps: r.steps}, temporal.NewCanceledError(reason)
 }
 

@@ -406,7 +406,7 @@ func (r *run) child(ctx workflow.Context, s *definition.PlanStep) pending {
 		TaskQueue:     info.TaskQueueName,
 		StaticSummary: fmt.Sprintf("%s: sub-workflow %s", s.Name, s.Child.Name),
 	})
-	fut := workflow.ExecuteChildWorkflow(cctx, contract.WorkflowType, Input{Plan: *s.Child, Data: data, NoSearchAttributes: r.in.NoSearchAttributes, ProgressEvery: r.in.ProgressEvery})
+	fut := workflow.ExecuteChildWorkflow(cctx, contract.WorkflowType, Input{Plan: *s.Child, Data: data, NoSearchAttributes: r.in.NoSearchAttributes, ProgressEvery: r.in.ProgressEvery, Projection: r.in.Projection})
 	// The child's Result becomes the step's output.
 	out, set := workflow.NewFuture(ctx)
 	workflow.Go(ctx, func(gctx workflow.Context) {

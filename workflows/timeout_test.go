@@ -12,6 +12,7 @@ import (
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/definition"
+	"github.com/statedriven/statedriven/projection"
 	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
 )
@@ -43,6 +44,7 @@ func newTestEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	// would be retried; here it would end the run.
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: testTimeout})
 	workflows.Register(env)
+	projection.Register(env, projection.Discard)
 	activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{}).Register(env)
 	return env
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/projection"
 	"github.com/statedriven/statedriven/workflows"
 )
 
@@ -85,6 +86,7 @@ func Worker(t testing.TB, queue string, specialists ...string) {
 	runner := activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{})
 	start(t, queue, func(w worker.Worker) {
 		workflows.Register(w)
+		projection.Register(w, projection.Discard)
 		runner.RegisterActions(w)
 		runner.Register(w)
 	})
@@ -202,6 +204,7 @@ func OlderWorker(t testing.TB, queue string) {
 	runner := activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{})
 	start(t, queue, func(w worker.Worker) {
 		workflows.Register(w)
+		projection.Register(w, projection.Discard)
 		runner.Register(w)
 	})
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
