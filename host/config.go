@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/projection"
 )
 
 // Defaults that WithDefaults fills in.
@@ -68,6 +69,11 @@ type Config struct {
 	// LogFormat is console (for people) or json (for machines). Default
 	// console.
 	LogFormat string
+
+	// Redis is where runs mirror their progress and history (package
+	// projection); nil runs without a mirror. LoadConfig reads it from
+	// REDIS_URL and the STATEDRIVEN_REDIS_* variables.
+	Redis *projection.Config
 
 	// Client holds the connection to Temporal: HostPort, Namespace,
 	// credentials, TLS, headers, as LoadConfig reads them through

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/statedriven/statedriven/projection"
 )
 
 // Environment variables of the worker's own settings. The connection to
@@ -72,6 +74,13 @@ func LoadConfig(args, environ []string, output io.Writer) (Config, error) {
 			problems = append(problems, fmt.Sprintf("%s=%q is not true or false", EnvDev, s))
 		}
 		cfg.Dev = b
+	}
+
+	// The Redis projection, as the starter reads it too.
+	if rc, ok, err := projection.ConfigFromEnv(env.get); err != nil {
+		problems = append(problems, err.Error())
+	} else if ok {
+		cfg.Redis = &rc
 	}
 
 	// The connection, exactly as the Temporal CLI reads it.

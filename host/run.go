@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/projection"
 )
 
 // Run serves cfg's task queues until ctx is cancelled, then stops
@@ -87,9 +88,15 @@ func Run(ctx context.Context, cfg Config, reg Registrar, log *zap.Logger) (err e
 		log.Warn(searchAttributesHelp(opts.Namespace), zap.String("namespace", opts.Namespace), zap.Error(err))
 	}
 
+	project, closeRedis, err := startProjection(ctx, cfg, log)
+	if err != nil {
+		return stopped(err)
+	}
+	defer closeRedis()
+
 	// A worker's fatal error ends Run; one is enough.
 	fatal := make(chan error, 1)
-	workers, err := startWorkers(c, cfg, reg, fatal)
+	workers, err := startWorkers(c, cfg, reg, project, fatal)
 	if err != nil {
 		return stopped(err)
 	}
@@ -151,7 +158,7 @@ func startDev(ctx context.Context, cfg Config, log *zap.Logger) (DevServer, erro
 
 // startWorkers starts the main queue's worker and the specialists'. On
 // error it stops those already started.
-func startWorkers(c client.Client, cfg Config, reg Registrar, fatal chan<- error) (_ []worker.Worker, err error) {
+func startWorkers(c client.Client, cfg Config, reg Registrar, project projectFunc, fatal chan<- error) (_ []worker.Worker, err error) {
 	var started []worker.Worker
 	defer func() {
 		if err != nil {
@@ -187,6 +194,7 @@ func startWorkers(c client.Client, cfg Config, reg Registrar, fatal chan<- error
 	if err := start(cfg.TaskQueue, options(cfg.TaskQueue), func(w worker.Registry) {
 		reg.RegisterWorkflows(w)
 		reg.RegisterActivities(w)
+		projection.Register(w, project)
 	}); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,47 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/projection"
+)
+
+// projectFunc is the projection's local activity.
+type projectFunc = func(context.Context, contract.ProjectionBatch) (contract.ProjectionResult, error)
+
+// startProjection connects to the Redis of cfg.Redis and returns the
+// writer that runs mirror themselves through, and a function that closes
+// the connection. Without cfg.Redis it says once that runs are not
+// mirrored and returns projection.Discard. A Redis that does not answer
+// at start is not an error: runs go on and their mirrors catch up once it
+// answers.
+func startProjection(ctx context.Context, cfg Config, log *zap.Logger) (projectFunc, func(), error) {
+	if cfg.Redis == nil {
+		log.Info("no Redis configured (" + projection.EnvURL + "): runs are not mirrored into Redis, and the starter reads from Temporal")
+		return projection.Discard, func() {}, nil
+	}
+	rdb, err := cfg.Redis.Client()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", projection.EnvURL, err)
+	}
+	opts := cfg.Redis.Options.WithDefaults()
+	fields := []zap.Field{
+		zap.String("redis", cfg.Redis.Redacted()),
+		zap.String("prefix", opts.Prefix),
+		zap.Duration("ttl", opts.TTL),
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		log.Warn("Redis does not answer: runs go on, and their mirrors catch up once it does", append(fields, zap.Error(err))...)
+	} else {
+		log.Info("mirroring runs into Redis", fields...)
+	}
+	w := projection.NewWriter(rdb, opts)
+	return w.Project, func() { _ = rdb.Close() }, nil
+}
