@@ -1,0 +1,205 @@
+package projection
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Environment variables that ConfigFromEnv reads.
+const (
+	EnvURL        = "REDIS_URL"
+	EnvPrefix     = "STATEDRIVEN_REDIS_PREFIX"
+	EnvTTL        = "STATEDRIVEN_REDIS_TTL"
+	EnvHistoryMax = "STATEDRIVEN_REDIS_HISTORY_MAX"
+)
+
+// Config is how a process reaches the mirror: a Redis URL and the keys'
+// options.
+//
+// URL takes three forms, each parsed by go-redis's own parser:
+//
+//   - one server: redis://[user:password@]host:port[/db] (rediss:// for
+//     TLS), with go-redis's query options (dial_timeout=3s, ...);
+//     redis.ParseURL.
+//   - Sentinel, when the URL has a master_name parameter:
+//     redis://[sentinel-user:sentinel-password@]sentinel:port[/db]?master_name=NAME[&addr=sentinel2:port...]
+//     with the master's own credentials in username= and password=;
+//     redis.ParseFailoverURL.
+//   - Cluster, when the URL has addr parameters or cluster=true:
+//     redis://[user:password@]node1:port?addr=node2:port&addr=node3:port,
+//     or redis://node:port?cluster=true for a cluster reached through
+//     one seed address; redis.ParseClusterURL (cluster=true is removed
+//     before). A cluster has no databases: a /db path is ignored.
+type Config struct {
+	// URL names the server, the Sentinels or the cluster nodes.
+	URL string
+	Options
+}
+
+// ConfigFromEnv reads REDIS_URL, STATEDRIVEN_REDIS_PREFIX,
+// STATEDRIVEN_REDIS_TTL (a Go duration such as 24h) and
+// STATEDRIVEN_REDIS_HISTORY_MAX (records kept per run; negative: all)
+// through getenv (os.Getenv in a program). ok is false when REDIS_URL is
+// unset or empty: the process runs without a mirror. The error lists
+// every bad variable by name; it never shows a password.
+func ConfigFromEnv(getenv func(string) string) (c Config, ok bool, err error) {
+	c.URL = getenv(EnvURL)
+	if c.URL == "" {
+		return Config{}, false, nil
+	}
+	var errs []error
+	if _, err := parseURL(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvURL, err))
+	}
+	if v := getenv(EnvPrefix); v != "" {
+		if strings.ContainsAny(v, "{}") {
+			errs = append(errs, fmt.Errorf("%s: %q has a brace; the braces of a key are the run's Redis Cluster hash tag", EnvPrefix, v))
+		}
+		c.Prefix = v
+	}
+	if v := getenv(EnvTTL); v != "" {
+		ttl, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (for example 24h or 90m)", EnvTTL, v))
+		case ttl < time.Millisecond:
+			errs = append(errs, fmt.Errorf("%s: %q must be at least 1ms", EnvTTL, v))
+		}
+		c.TTL = ttl
+	}
+	if v := getenv(EnvHistoryMax); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a whole number (records kept per run; negative keeps all)", EnvHistoryMax, v))
+		}
+		c.MaxHistory = n
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, false, err
+	}
+	return c, true, nil
+}
+
+// Client returns a client for c.URL: a *redis.Client for one server or
+// Sentinel, a *redis.ClusterClient for a cluster. It does not connect
+// until first used. The caller closes it.
+func (c Config) Client() (redis.UniversalClient, error) {
+	conn, err := parseURL(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvURL, err)
+	}
+	return conn.client(), nil
+}
+
+// connection is what a URL names: exactly one field is set.
+type connection struct {
+	single   *redis.Options
+	failover *redis.FailoverOptions
+	cluster  *redis.ClusterOptions
+}
+
+func (c connection) client() redis.UniversalClient {
+	switch {
+	case c.failover != nil:
+		return redis.NewFailoverClient(c.failover)
+	case c.cluster != nil:
+		return redis.NewClusterClient(c.cluster)
+	default:
+		return redis.NewClient(c.single)
+	}
+}
+
+// parseURL picks the form of raw by its query parameters (see Config) and
+// hands it to go-redis's parser. Its errors never hold a password.
+func parseURL(raw string) (connection, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the whole URL, password and all.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return connection{}, redact(fmt.Errorf("not a URL: %w", err), raw, nil)
+	}
+	q := u.Query()
+	clusterFlag := q.Get("cluster")
+	sentinel := q.Has("master_name")
+	var conn connection
+	switch {
+	case sentinel && q.Has("cluster"):
+		err = errors.New("master_name (Sentinel) and cluster cannot be used together")
+	case sentinel:
+		conn.failover, err = redis.ParseFailoverURL(raw)
+	case q.Has("cluster"):
+		isCluster, perr := strconv.ParseBool(clusterFlag)
+		if perr != nil {
+			err = fmt.Errorf("cluster=%q is not true or false", clusterFlag)
+			break
+		}
+		q.Del("cluster")
+		u.RawQuery = q.Encode()
+		if isCluster || q.Has("addr") {
+			conn.cluster, err = redis.ParseClusterURL(u.String())
+		} else {
+			conn.single, err = redis.ParseURL(u.String())
+		}
+	case q.Has("addr"):
+		conn.cluster, err = redis.ParseClusterURL(raw)
+	default:
+		conn.single, err = redis.ParseURL(raw)
+	}
+	if err != nil {
+		return connection{}, redact(err, raw, u)
+	}
+	return conn, nil
+}
+
+// redact replaces every password that raw carries (in its user info, or
+// as a password or sentinel_password parameter) in err's text, and names
+// the URL by its redacted form.
+func redact(err error, raw string, u *url.URL) error {
+	msg := err.Error()
+	var secrets []string
+	if u != nil {
+		if p, ok := u.User.Password(); ok {
+			secrets = append(secrets, p, url.QueryEscape(p), url.PathEscape(p))
+		}
+		q := u.Query()
+		for _, name := range []string{"password", "sentinel_password"} {
+			for _, p := range q[name] {
+				secrets = append(secrets, p, url.QueryEscape(p))
+			}
+		}
+	} else if i, j := strings.Index(raw, "://"), strings.LastIndex(raw, "@"); i >= 0 && j > i {
+		// Unparseable: hide all of the user info.
+		secrets = append(secrets, raw[i+3:j])
+	}
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	if u != nil {
+		return fmt.Errorf("%s: %s", redactedURL(u), msg)
+	}
+	return errors.New(msg)
+}
+
+// redactedURL is u with its password and password parameters replaced.
+func redactedURL(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	for _, name := range []string{"password", "sentinel_password"} {
+		if q.Has(name) {
+			q.Set(name, "xxxxx")
+		}
+	}
+	c.RawQuery = q.Encode()
+	return c.Redacted()
+}

@@ -1,0 +1,2 @@
+// Package projection mirrors runs into Redis.
+package projection
