@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"net/url"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
@@ -22,4 +23,13 @@ func Discard(_ context.Context, b contract.ProjectionBatch) (contract.Projection
 // StateDrivenWorkflow needs it.
 func Register(w worker.ActivityRegistry, project func(context.Context, contract.ProjectionBatch) (contract.ProjectionResult, error)) {
 	w.RegisterActivityWithOptions(project, activity.RegisterOptions{Name: contract.ProjectActivityName})
+}
+
+// Redacted is c's URL with its passwords replaced, for logs.
+func (c Config) Redacted() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return "(a REDIS_URL that does not parse)"
+	}
+	return redactedURL(u)
 }

@@ -37,7 +37,7 @@ func mirrored(t *testing.T) (*bundle, *redistest.Server, *redis.Client) {
 }
 
 const mirroredDefinition = `
-name: mirrored
+workflow_id: mirrored
 initial_step: receive
 steps:
   - name: receive
@@ -45,14 +45,15 @@ steps:
     params: {message: received}
     next: both
   - name: both
-    parallel:
-      - name: left
-        action: log
-        params: {message: left}
-      - name: right
-        action: transform
-        params: {mapping: {n: "1 + 1"}}
+    type: parallel
+    branches: [left, right]
     next: pause
+  - name: left
+    action: log
+    params: {message: left}
+  - name: right
+    action: log
+    params: {message: right}
   - name: pause
     wait: {duration: 1s}
     next: child
@@ -64,7 +65,7 @@ steps:
 `
 
 const mirroredChild = `
-name: child
+workflow_id: child
 initial_step: one
 steps:
   - name: one
@@ -194,7 +195,7 @@ func TestProjectionWritesNothingTwice(t *testing.T) {
 		return nil, nil
 	}))
 	plan := b.plan(`
-name: twice
+workflow_id: twice
 initial_step: a
 steps:
   - name: a
@@ -235,7 +236,7 @@ func TestProjectionCatchesUpAfterAnOutage(t *testing.T) {
 		return in.Step, nil
 	}))
 	plan := b.plan(`
-name: outage
+workflow_id: outage
 initial_step: s1
 steps:
   - {name: s1, action: tick, next: s2}
@@ -258,6 +259,9 @@ steps:
 	_, h, err := b.finish(run)
 	require.NoError(t, err)
 	require.Equal(t, statemachine.Complete, h[len(h)-1].To)
+	for _, e := range b.events(run.GetID(), run.GetRunID()) {
+		t.Logf("DEBUG %d %s %s %v", e.GetEventId(), e.GetEventTime().AsTime().Format("05.000"), e.GetEventType(), e.GetWorkflowTaskFailedEventAttributes().GetCause())
+	}
 	requireMirror(t, b, rdb, run.GetID())
 }
 
