@@ -1,7 +1,9 @@
 package projection_test
 
 import (
+	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -33,6 +35,8 @@ func TestContract(t *testing.T) {
 		"reader progress and not found":               testReaderProgress,
 		"reader history pages by seq":                 testReaderHistory,
 		"reader list newest first, skips expired":     testReaderList,
+		"reader list pages through a long index":      testReaderListPages,
+		"subscription ends with its context":          testSubscribeContext,
 		"reader subscribe receives each record once":  testReaderSubscribe,
 		"delete removes keys and index entry":         testDelete,
 	})
@@ -377,6 +381,34 @@ func testReaderList(t *testing.T, b bundle) {
 	require.Equal(t, all[0], two[0])
 }
 
+func testReaderListPages(t *testing.T, b bundle) {
+	const runs = 230
+	for i := range runs {
+		pb := batch("p"+strconv.Itoa(i), 1, 1)
+		pb.Progress.UpdatedAt = t0.Add(time.Duration(i) * time.Millisecond)
+		b.write(t, pb, 1)
+	}
+	// Every third run expired; the index still names them.
+	live := 0
+	for i := runs - 1; i >= 0; i-- {
+		if i%3 == 0 {
+			id := "p" + strconv.Itoa(i)
+			require.NoError(t, b.plain.Del(b.ctx, b.key(id), b.historyKey(id)).Err())
+			continue
+		}
+		live++
+	}
+	all, err := b.reader.List(b.ctx, 0)
+	require.NoError(t, err)
+	require.Len(t, all, live)
+	for i := 1; i < len(all); i++ {
+		require.True(t, all[i-1].UpdatedAt.After(all[i].UpdatedAt), "newest first")
+	}
+	some, err := b.reader.List(b.ctx, 150) // needs a second page of the index
+	require.NoError(t, err)
+	require.Equal(t, all[:150], some)
+}
+
 func testReaderSubscribe(t *testing.T, b bundle) {
 	b.write(t, batch("sub", 1, 2), 2)
 	sub, err := b.reader.Subscribe(b.ctx, "sub")
@@ -405,6 +437,20 @@ func testReaderSubscribe(t *testing.T, b bundle) {
 	_, open := <-sub.C
 	require.False(t, open, "Close closes C")
 	require.NoError(t, sub.Close(), "Close twice is fine")
+}
+
+func testSubscribeContext(t *testing.T, b bundle) {
+	ctx, cancel := context.WithCancel(b.ctx)
+	sub, err := b.reader.Subscribe(ctx, "ctx")
+	require.NoError(t, err)
+	defer sub.Close()
+	cancel()
+	select {
+	case _, open := <-sub.C:
+		require.False(t, open)
+	case <-time.After(10 * time.Second):
+		t.Fatal("C stayed open after the context ended")
+	}
 }
 
 func testDelete(t *testing.T, b bundle) {

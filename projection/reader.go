@@ -163,8 +163,9 @@ type Subscription struct {
 // Subscribe subscribes to the records appended to run id. It returns once
 // Redis has confirmed the subscription, so a caller may then read History
 // to catch up and miss nothing (records may arrive on both: skip those
-// whose seq it has seen). The subscription ends on Close or when ctx is
-// done.
+// whose seq it has seen). The subscription ends, and C is closed, on
+// Close or when ctx is done; Close it in either case to release its
+// connection.
 func (r *Reader) Subscribe(ctx context.Context, id string) (*Subscription, error) {
 	pubsub := r.rdb.Subscribe(ctx, r.opts.keysOf(id).events)
 	if _, err := pubsub.Receive(ctx); err != nil {

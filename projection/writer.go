@@ -18,7 +18,7 @@ import (
 // the rules of contract.ProjectionBatch: no workflow ID, records out of
 // order or with gaps, or records newer than the progress. Nothing is
 // written; sending the same batch again cannot succeed, so a caller should
-// not retry it.
+// not retry it (the worker makes it a non-retryable application error).
 var ErrInvalidBatch = errors.New("invalid projection batch")
 
 // writeScript applies one batch to a run's progress hash (KEYS[1]) and
