@@ -131,6 +131,18 @@ type ProjectionBatch struct {
 	// stored seq (the mirror fell behind by more than the run's history
 	// window, or it expired), so the list restarts from what it has.
 	Reset bool `json:"reset,omitempty"`
+	// Chain, Generation and Task stamp the workflow task that made the
+	// batch: the first run ID of the run's continue-as-new chain, how many
+	// runs came before this one in it, and the event ID at which the task
+	// started. A workflow task that fails after its projection was written
+	// is tried again with a later Task, and what that attempt writes
+	// replaces what the failed one wrote: Temporal kept only the later one.
+	// A batch from an earlier task than the stored one changes nothing; a
+	// batch of another chain (a new execution under the same workflow ID)
+	// replaces the mirror.
+	Chain      string `json:"chain,omitempty"`
+	Generation int    `json:"generation,omitempty"`
+	Task       int64  `json:"task,omitempty"`
 }
 
 // ProjectionResult answers a ProjectionBatch: the seq that Redis holds

@@ -30,6 +30,8 @@ func TestContract(t *testing.T) {
 		"gap changes nothing and returns stored seq":  testGap,
 		"reset restarts the list":                     testReset,
 		"rewrite never rewinds":                       testRewrite,
+		"a later workflow task replaces an attempt":   testLaterTask,
+		"another execution replaces the mirror":       testAnotherChain,
 		"invalid batch is refused before any write":   testInvalidBatch,
 		"concurrent writers":                          testConcurrentWriters,
 		"reader progress and not found":               testReaderProgress,
@@ -268,7 +270,7 @@ func testRewrite(t *testing.T, b bundle) {
 	b.write(t, batch("rw", 1, 6), 6)
 	before := b.snapshot(t, "rw")
 
-	res, err := b.writer.Rewrite(b.ctx, progressAt("rw", 4), records(1, 4))
+	res, err := b.writer.Rewrite(b.ctx, batch("rw", 1, 4))
 	require.NoError(t, err)
 	require.Equal(t, uint64(6), res.Seq, "never rewinds")
 	require.Equal(t, before, b.snapshot(t, "rw"))
@@ -277,7 +279,7 @@ func testRewrite(t *testing.T, b bundle) {
 	// keeps fewer).
 	p := progressAt("rw", 6)
 	p.Status = "COMPLETE"
-	res, err = b.writer.Rewrite(b.ctx, p, records(4, 6))
+	res, err = b.writer.Rewrite(b.ctx, contract.ProjectionBatch{Progress: p, Records: records(4, 6)})
 	require.NoError(t, err)
 	require.Equal(t, uint64(6), res.Seq)
 	require.Equal(t, recordJSON(t, records(4, 6)), b.lrange(t, "rw"))
@@ -286,7 +288,7 @@ func testRewrite(t *testing.T, b bundle) {
 	require.Equal(t, p, got)
 
 	// Newer seq, no stored keys at all: written from scratch.
-	res, err = b.writer.Rewrite(b.ctx, progressAt("fresh", 9), records(1, 9))
+	res, err = b.writer.Rewrite(b.ctx, batch("fresh", 1, 9))
 	require.NoError(t, err)
 	require.Equal(t, uint64(9), res.Seq)
 	require.Equal(t, recordJSON(t, records(1, 9)), b.lrange(t, "fresh"))
@@ -506,4 +508,47 @@ func (b bundle) requireNoKeys(t *testing.T, keys ...string) {
 		require.NoError(t, err)
 		require.Zero(t, n, key)
 	}
+}
+
+// stamped is batch from..to as the workflow task task of chain wrote it.
+func stamped(id string, from, to uint64, chain string, task int64) contract.ProjectionBatch {
+	pb := batch(id, from, to)
+	pb.Chain, pb.Task = chain, task
+	return pb
+}
+
+// A workflow task that wrote records 4..6 and then failed is tried again
+// (a later task ID), and its attempt made 4..5 with other times: the
+// later attempt's records replace the failed one's, and a late write of
+// the failed attempt changes nothing.
+func testLaterTask(t *testing.T, b bundle) {
+	b.write(t, stamped("retried", 1, 3, "c1", 10), 3)
+	b.write(t, stamped("retried", 4, 6, "c1", 15), 6)
+	again := stamped("retried", 4, 5, "c1", 19)
+	again.Records[0].Reason = "the attempt Temporal kept"
+	b.write(t, again, 5)
+	want := append(records(1, 3), again.Records...)
+	require.Equal(t, recordJSON(t, want), b.lrange(t, "retried"))
+	got, err := b.reader.Progress(b.ctx, "retried")
+	require.NoError(t, err)
+	require.Equal(t, again.Progress, got)
+
+	before := b.snapshot(t, "retried")
+	b.write(t, stamped("retried", 4, 6, "c1", 15), 5)
+	require.Equal(t, before, b.snapshot(t, "retried"), "an earlier task changes nothing")
+
+	// The same task again (a retried write) appends only what is new.
+	b.write(t, stamped("retried", 5, 7, "c1", 19), 7)
+	require.Equal(t, recordJSON(t, append(want, records(6, 7)...)), b.lrange(t, "retried"))
+}
+
+// A new execution under a workflow ID whose mirror holds an older
+// execution's seq 9 starts the mirror afresh from its own seq 1.
+func testAnotherChain(t *testing.T, b bundle) {
+	b.write(t, stamped("reused", 1, 9, "first-execution", 40), 9)
+	b.write(t, stamped("reused", 1, 2, "second-execution", 3), 2)
+	require.Equal(t, recordJSON(t, records(1, 2)), b.lrange(t, "reused"))
+	got, err := b.reader.Progress(b.ctx, "reused")
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), got.Seq)
 }

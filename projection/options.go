@@ -51,11 +51,12 @@ type keys struct {
 	progress string // hash
 	history  string // list
 	events   string // pub/sub channel
+	stamp    string // hash: which workflow task wrote last
 }
 
 func (o Options) keysOf(id string) keys {
 	base := o.Prefix + ":{" + id + "}"
-	return keys{progress: base, history: base + ":history", events: base + ":events"}
+	return keys{progress: base, history: base + ":history", events: base + ":events", stamp: base + ":writer"}
 }
 
 // indexKey names the sorted set of every mirrored run. It has no hash tag

@@ -21,9 +21,9 @@ import (
 // not retry it (the worker makes it a non-retryable application error).
 var ErrInvalidBatch = errors.New("invalid projection batch")
 
-// writeScript applies one batch to a run's progress hash (KEYS[1]) and
-// history list (KEYS[2]) atomically. The rules are in the package
-// documentation; the arguments are:
+// writeScript applies one batch to a run's progress hash (KEYS[1]),
+// history list (KEYS[2]) and writer stamp (KEYS[3]) atomically. The rules
+// are in the package documentation; the arguments are:
 //
 //	ARGV[1] mode: "append", "reset" or "rewrite"
 //	ARGV[2] the batch's seq (Progress.Seq)
@@ -31,9 +31,10 @@ var ErrInvalidBatch = errors.New("invalid projection batch")
 //	ARGV[4] TTL in milliseconds
 //	ARGV[5] how many of the newest records the list keeps (negative: all)
 //	ARGV[6] the events channel
-//	ARGV[7] n, the number of progress arguments that follow
-//	ARGV[8 .. 7+n] the progress hash's field-value pairs
-//	ARGV[8+n ..] the records' JSON, oldest first, contiguous by seq
+//	ARGV[7] the stamp's chain, ARGV[8] generation, ARGV[9] task
+//	ARGV[10] n, the number of progress arguments that follow
+//	ARGV[11 .. 10+n] the progress hash's field-value pairs
+//	ARGV[11+n ..] the records' JSON, oldest first, contiguous by seq
 //
 // It answers {seq Redis holds afterwards, 1 if it wrote and 0 if not}.
 var writeScript = redis.NewScript(`
@@ -41,36 +42,82 @@ local mode = ARGV[1]
 local last = tonumber(ARGV[2])
 local first = tonumber(ARGV[3])
 local stored = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local nfields = tonumber(ARGV[10])
+local recordsAt = 11 + nfields
+local hasRecords = #ARGV >= recordsAt
 
-if last < stored or (last == stored and mode ~= 'rewrite') then
-  return {stored, 0}
+-- order: is the batch from a later workflow task than what is stored (1),
+-- from the same one (0), or from an earlier one (-1)?
+local order = 1
+local stamp = redis.call('HMGET', KEYS[3], 'chain', 'generation', 'task')
+if mode ~= 'rewrite' and stamp[1] then
+  if stamp[1] ~= ARGV[7] then
+    -- another execution under the same workflow ID: start afresh
+    redis.call('DEL', KEYS[1], KEYS[2])
+    stored = 0
+  elseif stamp[2] then
+    local g, t = tonumber(stamp[2]), tonumber(stamp[3])
+    local bg, bt = tonumber(ARGV[8]), tonumber(ARGV[9])
+    if bg < g or (bg == g and bt < t) then
+      order = -1
+    elseif bg == g and bt == t then
+      order = 0
+    end
+  end
 end
 
-local nfields = tonumber(ARGV[7])
-local recordsAt = 8 + nfields
-if mode == 'append' and #ARGV >= recordsAt and first > stored + 1 then
+if order < 0 then
   return {stored, 0}
-end
-
-if mode ~= 'append' then
-  redis.call('DEL', KEYS[2])
 end
 if mode == 'rewrite' then
-  redis.call('DEL', KEYS[1])
-end
-for i = recordsAt, #ARGV do
-  local seq = first + (i - recordsAt)
-  if mode ~= 'append' or seq > stored then
-    redis.call('RPUSH', KEYS[2], ARGV[i])
+  if last < stored then
+    return {stored, 0}
   end
-  if seq > stored then
+elseif order == 0 and last <= stored then
+  return {stored, 0}
+elseif mode == 'append' and hasRecords and first > stored + 1 then
+  return {stored, 0}
+end
+
+-- the records to push, and the first of them to publish
+local from = recordsAt
+local publishFrom = recordsAt
+if mode == 'append' and hasRecords then
+  if order == 0 then
+    from = recordsAt + math.max(stored - first + 1, 0)
+    publishFrom = from
+  else
+    -- a later workflow task: its word replaces what an earlier attempt
+    -- wrote from its first record on
+    local drop = stored - first + 1
+    if drop > 0 then
+      redis.call('LTRIM', KEYS[2], 0, -drop - 1)
+    end
+  end
+else
+  redis.call('DEL', KEYS[2])
+  if mode == 'rewrite' then
+    redis.call('DEL', KEYS[1])
+  end
+  publishFrom = recordsAt + math.max(stored - first + 1, 0)
+end
+for i = from, #ARGV do
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+  if i >= publishFrom then
     redis.call('PUBLISH', ARGV[6], ARGV[i])
   end
 end
 
-redis.call('HSET', KEYS[1], unpack(ARGV, 8, 7 + nfields))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('HSET', KEYS[1], unpack(ARGV, 11, 10 + nfields))
+if mode == 'rewrite' then
+  redis.call('DEL', KEYS[3])
+  redis.call('HSET', KEYS[3], 'chain', ARGV[7])
+else
+  redis.call('HSET', KEYS[3], 'chain', ARGV[7], 'generation', ARGV[8], 'task', ARGV[9])
+end
+for k = 1, 3 do
+  redis.call('PEXPIRE', KEYS[k], ARGV[4])
+end
 local keep = tonumber(ARGV[5])
 if keep >= 0 then
   redis.call('LTRIM', KEYS[2], -keep, -1)
@@ -114,7 +161,7 @@ func (w *Writer) Write(ctx context.Context, b contract.ProjectionBatch) (contrac
 	if b.Reset {
 		mode = modeReset
 	}
-	return w.write(ctx, mode, b.Progress, b.Records)
+	return w.write(ctx, mode, b)
 }
 
 // Project is Write with the shape of a Temporal activity; the worker
@@ -128,8 +175,8 @@ func (w *Writer) Project(ctx context.Context, b contract.ProjectionBatch) (contr
 // rewinds: when Redis holds a newer seq than progress.Seq it changes
 // nothing and returns that seq; with an equal or older stored seq it
 // replaces the hash and the history list.
-func (w *Writer) Rewrite(ctx context.Context, progress contract.Progress, records []contract.Record) (contract.ProjectionResult, error) {
-	return w.write(ctx, modeRewrite, progress, records)
+func (w *Writer) Rewrite(ctx context.Context, b contract.ProjectionBatch) (contract.ProjectionResult, error) {
+	return w.write(ctx, modeRewrite, b)
 }
 
 // Delete removes a run's keys and its index entry. Deleting a run that
@@ -138,7 +185,7 @@ func (w *Writer) Delete(ctx context.Context, id string) error {
 	k := w.opts.keysOf(id)
 	// The hash and the list share a slot; the index is written by its own
 	// command because in a cluster it lives in another.
-	if err := w.rdb.Del(ctx, k.progress, k.history).Err(); err != nil {
+	if err := w.rdb.Del(ctx, k.progress, k.history, k.stamp).Err(); err != nil {
 		return fmt.Errorf("delete %q: %w", id, err)
 	}
 	if err := w.rdb.ZRem(ctx, w.opts.indexKey(), id).Err(); err != nil {
@@ -147,14 +194,15 @@ func (w *Writer) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-func (w *Writer) write(ctx context.Context, mode string, p contract.Progress, records []contract.Record) (contract.ProjectionResult, error) {
+func (w *Writer) write(ctx context.Context, mode string, b contract.ProjectionBatch) (contract.ProjectionResult, error) {
+	p := b.Progress
 	id := p.WorkflowID
-	args, err := w.scriptArgs(mode, p, records)
+	args, err := w.scriptArgs(mode, b)
 	if err != nil {
 		return contract.ProjectionResult{}, fmt.Errorf("project %q: %w: %w", id, ErrInvalidBatch, err)
 	}
 	k := w.opts.keysOf(id)
-	reply, err := writeScript.Run(ctx, w.rdb, []string{k.progress, k.history}, args...).Int64Slice()
+	reply, err := writeScript.Run(ctx, w.rdb, []string{k.progress, k.history, k.stamp}, args...).Int64Slice()
 	if err != nil {
 		return contract.ProjectionResult{}, fmt.Errorf("project %q: %w", id, err)
 	}
@@ -173,7 +221,8 @@ func (w *Writer) write(ctx context.Context, mode string, p contract.Progress, re
 }
 
 // scriptArgs checks a batch and lays it out as writeScript's ARGV.
-func (w *Writer) scriptArgs(mode string, p contract.Progress, records []contract.Record) ([]any, error) {
+func (w *Writer) scriptArgs(mode string, b contract.ProjectionBatch) ([]any, error) {
+	p, records := b.Progress, b.Records
 	if err := checkBatch(p, records); err != nil {
 		return nil, err
 	}
@@ -185,7 +234,7 @@ func (w *Writer) scriptArgs(mode string, p contract.Progress, records []contract
 	if len(records) > 0 {
 		first = records[0].Seq
 	}
-	args := make([]any, 0, 7+len(fields)+len(records))
+	args := make([]any, 0, 10+len(fields)+len(records))
 	args = append(args,
 		mode,
 		strconv.FormatUint(p.Seq, 10),
@@ -193,6 +242,9 @@ func (w *Writer) scriptArgs(mode string, p contract.Progress, records []contract
 		w.opts.TTL.Milliseconds(),
 		w.opts.MaxHistory,
 		w.opts.keysOf(p.WorkflowID).events,
+		b.Chain,
+		b.Generation,
+		b.Task,
 		len(fields),
 	)
 	for _, f := range fields {

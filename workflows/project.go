@@ -157,9 +157,13 @@ func (r *run) projectOnce(ctx workflow.Context, final bool) bool {
 // seq, restarting from the oldest kept record when the ones right after
 // it are no longer kept.
 func (r *run) projectionBatch(ctx workflow.Context) contract.ProjectionBatch {
+	info := workflow.GetInfo(ctx)
 	b := contract.ProjectionBatch{
-		Progress: r.progress(ctx),
-		Records:  r.m.HistoryPage(r.proj.written+1, projectBatch),
+		Progress:   r.progress(ctx),
+		Records:    r.m.HistoryPage(r.proj.written+1, projectBatch),
+		Chain:      info.FirstRunID,
+		Generation: r.runs,
+		Task:       int64(info.GetCurrentHistoryLength()),
 	}
 	if len(b.Records) > 0 {
 		b.Reset = b.Records[0].Seq > r.proj.written+1

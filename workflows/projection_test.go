@@ -31,8 +31,9 @@ func mirrored(t *testing.T) (*bundle, *redistest.Server, *redis.Client) {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
 	b := setup(t)
-	w := projection.NewWriter(redis.NewClient(&redis.Options{Addr: srv.Addr()}), projection.Options{})
-	b.project = w.Project
+	wdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { _ = wdb.Close() })
+	b.project = projection.NewWriter(wdb, projection.Options{}).Project
 	return b, srv, rdb
 }
 
@@ -259,9 +260,6 @@ steps:
 	_, h, err := b.finish(run)
 	require.NoError(t, err)
 	require.Equal(t, statemachine.Complete, h[len(h)-1].To)
-	for _, e := range b.events(run.GetID(), run.GetRunID()) {
-		t.Logf("DEBUG %d %s %s %v", e.GetEventId(), e.GetEventTime().AsTime().Format("05.000"), e.GetEventType(), e.GetWorkflowTaskFailedEventAttributes().GetCause())
-	}
 	requireMirror(t, b, rdb, run.GetID())
 }
 
