@@ -44,7 +44,7 @@ func TestDockerCompose(t *testing.T) {
 	dec.KnownFields(true)
 	require.NoError(t, dec.Decode(&c))
 
-	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "worker"} {
+	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "redis", "worker"} {
 		require.Contains(t, c.Services, name)
 	}
 	temporal := c.Services["temporal"]
@@ -90,6 +90,10 @@ func TestDockerCompose(t *testing.T) {
 	require.Equal(t, "temporal:7233", cfg.Client.HostPort)
 	require.Equal(t, []string{"validation_agent"}, cfg.Specialists)
 	require.Equal(t, "json", cfg.LogFormat)
+	require.NotNil(t, cfg.Redis, "the worker mirrors into the compose Redis")
+	require.Equal(t, "redis://redis:6379/0", cfg.Redis.URL)
+	require.Contains(t, w.DependsOn, "redis")
+	require.Contains(t, c.Services["redis"].Ports, "6379:6379", "the starter reaches Redis on localhost:6379")
 
 	dockerfile, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	require.NoError(t, err)

@@ -47,4 +47,6 @@
 //	| --address | TEMPORAL_ADDRESS | localhost:7233 |
 //	| --namespace | TEMPORAL_NAMESPACE | default |
 //	| | TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE, TEMPORAL_GRPC_META_* | as the Temporal CLI |
+//	| | REDIS_URL | none: runs are not mirrored into Redis |
+//	| | STATEDRIVEN_REDIS_PREFIX, STATEDRIVEN_REDIS_TTL, STATEDRIVEN_REDIS_HISTORY_MAX | wf, 24h, 10000 (package projection) |
 package host

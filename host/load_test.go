@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -32,9 +33,17 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		"STATEDRIVEN_LOG_FORMAT=json",
 		"TEMPORAL_ADDRESS=temporal.example:7233",
 		"TEMPORAL_NAMESPACE=prod",
+		"REDIS_URL=rediss://app:s3cret@redis.example:6380/2",
+		"STATEDRIVEN_REDIS_PREFIX=orders",
+		"STATEDRIVEN_REDIS_TTL=48h",
 	), &bytes.Buffer{})
 	require.NoError(t, err)
 	require.Equal(t, "orders", cfg.TaskQueue)
+	require.NotNil(t, cfg.Redis)
+	require.Equal(t, "rediss://app:s3cret@redis.example:6380/2", cfg.Redis.URL)
+	require.Equal(t, "orders", cfg.Redis.Prefix)
+	require.Equal(t, 48*time.Hour, cfg.Redis.TTL)
+	require.NotContains(t, cfg.Redis.Redacted(), "s3cret")
 	require.Equal(t, []string{"checker", "enricher"}, cfg.Specialists)
 	require.Equal(t, 50, cfg.MaxConcurrentActivities)
 	require.Equal(t, 20, cfg.MaxConcurrentWorkflowTasks)
@@ -142,6 +151,11 @@ func TestLoadConfigProblems(t *testing.T) {
 		`STATEDRIVEN_DEV="maybe" is not true or false`,
 		`invalid value "x" for flag -dev-port: parse error`,
 	}, ce.Problems)
+
+	_, err = LoadConfig(nil, hermetic(t, "REDIS_URL=redis://:pw@localhost:6379/0", "STATEDRIVEN_REDIS_TTL=soon"), &bytes.Buffer{})
+	require.ErrorAs(t, err, &ce)
+	require.Len(t, ce.Problems, 1)
+	require.Contains(t, ce.Problems[0], "STATEDRIVEN_REDIS_TTL")
 
 	_, err = LoadConfig([]string{"--nope"}, hermetic(t), &bytes.Buffer{})
 	require.ErrorAs(t, err, &ce)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -22,6 +24,7 @@ import (
 	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/projection"
+	"github.com/statedriven/statedriven/projection/redistest"
 	starter "github.com/statedriven/statedriven/starter/client"
 	"github.com/statedriven/statedriven/workflows"
 )
@@ -105,7 +108,13 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 	})
 	w := worker.New(c, queue, worker.Options{})
 	workflows.Register(w)
-	projection.Register(w, projection.Discard)
+	// The engine mirrors into a Redis of its own, as a worker with
+	// REDIS_URL does; BENCH_NO_REDIS measures it without one.
+	project := projection.Discard
+	if os.Getenv("BENCH_NO_REDIS") == "" {
+		project = benchWriter(b).Project
+	}
+	projection.Register(w, project)
 	activities.NewRunner(reg, activities.RunnerOptions{}).Register(w)
 	w.RegisterWorkflowWithOptions(plainWorkflow, workflow.RegisterOptions{Name: "PlainWorkflow"})
 	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.StepInput) error {
@@ -160,6 +169,8 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		}
 		return run, t0
 	}
+	// events counts the history events of the last run of each kind.
+	lastRun := map[string]client.WorkflowRun{}
 	// throughput starts BENCH_RUNS runs at once and waits for them all.
 	throughput := func(kind string) time.Duration {
 		t0 := time.Now()
@@ -167,6 +178,7 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		errs := make(chan error, runs)
 		for range runs {
 			run, _ := start(kind)
+			lastRun[kind] = run
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -285,7 +297,36 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		b.ReportMetric(engineRate, "engine-runs/s")
 		b.ReportMetric(plainRate, "plain-runs/s")
 		b.ReportMetric(engineRate/plainRate, "throughput-ratio")
+		for _, kind := range []string{"engine", "plain"} {
+			n, err := historyLength(ctx, c, lastRun[kind])
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(n), kind+"-events/run")
+		}
 	}
+}
+
+// historyLength counts the events of a closed run's history.
+func historyLength(ctx context.Context, c client.Client, run client.WorkflowRun) (int, error) {
+	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for it.HasNext() {
+		if _, err := it.Next(); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// benchWriter is a projection writer over a redis-server of the
+// benchmark's own.
+func benchWriter(b *testing.B) *projection.Writer {
+	srv := redistest.Start(b)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 64})
+	b.Cleanup(func() { _ = rdb.Close() })
+	return projection.NewWriter(rdb, projection.Options{})
 }
 
 // benchClient connects to BENCH_ADDRESS when it is set, else to the
