@@ -69,6 +69,9 @@ type projector struct {
 	// failures counts the writes that failed since the last one that
 	// went in.
 	failures int
+	// busy is set while a write is under way, so that the loop and the
+	// final flush never send the same records twice.
+	busy bool
 }
 
 // projects decides whether the run mirrors into Redis: what its input
@@ -85,7 +88,7 @@ func projects(ctx workflow.Context, in Input) bool {
 // the workflow blocks after a transition.
 func (r *run) projectLoop(ctx workflow.Context) {
 	for {
-		if err := workflow.Await(ctx, r.projectionBehind); err != nil {
+		if err := workflow.Await(ctx, func() bool { return r.projectionBehind() && !r.proj.busy }); err != nil {
 			return // cancelled: the end is flushed by finishCancelled
 		}
 		if r.projectOnce(ctx, false) {
@@ -114,6 +117,8 @@ func (r *run) projectFinal(ctx workflow.Context) {
 	if !r.proj.on {
 		return
 	}
+	// A write of the loop under way ends within projectTimeout.
+	_ = workflow.Await(ctx, func() bool { return !r.proj.busy })
 	for r.projectionBehind() {
 		if !r.projectOnce(ctx, true) {
 			return
@@ -137,7 +142,9 @@ func (r *run) projectOnce(ctx workflow.Context, final bool) bool {
 		}
 	}
 	var res contract.ProjectionResult
+	r.proj.busy = true
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, opts), contract.ProjectActivityName, b).Get(ctx, &res)
+	r.proj.busy = false
 	if err != nil {
 		r.proj.failures++
 		if r.proj.failures == 1 || final {
