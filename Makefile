@@ -8,7 +8,7 @@ WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
 
-.PHONY: all build run test lint fmt vet staticcheck workflowcheck bench bench-micro bench-engine bench-dev fuzz golden record tidy clean
+.PHONY: all build run test lint fmt vet staticcheck workflowcheck bench bench-micro bench-engine bench-projection bench-dev fuzz golden record tidy clean
 
 all: build test
 
@@ -51,13 +51,18 @@ workflowcheck:
 ## bench: the micro-benchmarks, then the engine against a hand-written
 ## workflow on an in-process server (BENCH_RUNS, BENCH_ROUNDS, BENCH_LATENCY_RUNS,
 ## BENCH_LATENCY_ONLY, BENCH_LATENCY_GAP_MS, BENCH_NO_EAGER, BENCH_TRACE: see BENCHMARKS.md)
-bench: bench-micro bench-engine
+bench: bench-micro bench-engine bench-projection
 
 bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./statemachine/ ./definition/
 
 bench-engine:
 	$(GO) test -run '^$$' -bench EngineVersusPlain -benchtime 1x -count $(or $(BENCH_COUNT),1) ./workflows/
+
+## bench-projection: progress read from Redis against the progress query
+## (BENCH_READS), and the projection's lag with BENCH_RUNS runs at once
+bench-projection:
+	$(GO) test -run '^$$' -bench 'ProjectionRead|ProjectionLag' -benchtime 1x -count $(or $(BENCH_COUNT),1) ./workflows/
 
 ## bench-dev: the same against the dev server of `make run` (run it first)
 bench-dev:
