@@ -285,9 +285,15 @@ func (g *globals) followRun(ctx context.Context, c *client.Client, m *mirror, wo
 	case m != nil:
 		var err error
 		f, err = g.followThroughMirror(ctx, c, m, workflowID, runID)
-		if err != nil {
+		switch {
+		case err != nil:
 			g.fallBack(m, workflowID, err)
+			m = nil
 			f = g.followThroughTemporal(ctx, c, workflowID, runID, taskQueue)
+		case !f.seen && f.err == nil:
+			// It ended before Redis had it.
+			g.fallBack(m, workflowID, projection.ErrNotFound)
+			m = nil
 		}
 	default:
 		f = g.followThroughTemporal(ctx, c, workflowID, runID, taskQueue)

@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/statedriven/statedriven/contract"
@@ -36,11 +37,19 @@ const (
 )
 
 func main() {
+	// go-redis logs its connection troubles to stderr; the starter reports
+	// a Redis that does not answer in its own words.
+	redis.SetLogger(quietLogger{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
+
+// quietLogger drops go-redis's log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // exitError carries the exit code of an error the user can act on; the
 // message has already been printed when silent is set.
