@@ -373,8 +373,10 @@ func TestVerifyReportsDifferences(t *testing.T) {
 
 const napsYAML = `
 workflow_id: naps
-initial_step: one
+initial_step: hold
 steps:
+  - name: hold
+    wait: {signal: go, timeout: 1h}
   - name: one
     action: log
     params: {message: one}
@@ -398,23 +400,47 @@ steps:
 // Redis goes away for 4 s while 50 runs with timers are in flight, and
 // comes back empty: the runs' writers see the gap and send their history
 // again, and the mirror ends the same as Temporal without a rebuild.
+//
+// The runs first wait for a signal, so that all of them are mirrored and
+// then set off together: on a loaded machine their first workflow tasks
+// are spread over many seconds, more than a run lasts. The outage (4 s)
+// is much shorter than a run's final flush may wait (30 s).
 func TestMirrorRecoversFromARedisOutage(t *testing.T) {
 	t.Parallel()
 	m := setupMirrored(t)
 	ids := m.start(napsYAML, 50)
 	require.Eventually(t, func() bool {
-		n, err := m.rdb.ZCard(m.ctx, "wf:index").Result()
-		return err == nil && n == int64(len(ids))
-	}, time.Minute, 20*time.Millisecond, "every run writes its first batch")
+		for _, id := range ids {
+			steps, err := m.rdb.HGet(m.ctx, "wf:{"+id+"}", "current_steps").Result()
+			if err != nil || steps != `["hold"]` {
+				return false
+			}
+		}
+		return true
+	}, 2*time.Minute, 50*time.Millisecond, "every run is mirrored, holding")
+	sdk := testserver.Client(t)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.NoError(t, sdk.SignalWorkflow(m.ctx, id, "", "go", nil))
+		}()
+	}
+	wg.Wait()
+	set := time.Now()
 
+	// The outage itself: a second into the runs, for four seconds.
+	time.Sleep(time.Second)
 	m.redis.Stop()
 	down := time.Now()
-	time.Sleep(4 * time.Second) // the outage itself
+	time.Sleep(4 * time.Second)
 	m.redis.Start()
 	up := time.Now()
 
 	outs := m.awaitAll(ids)
-	var during, before int
+	var before, during int
+	last := set
 	for _, o := range outs {
 		switch {
 		case o.Close.Before(down):
@@ -422,8 +448,12 @@ func TestMirrorRecoversFromARedisOutage(t *testing.T) {
 		case o.Close.Before(up):
 			during++
 		}
+		if o.Close.After(last) {
+			last = o.Close
+		}
 	}
-	t.Logf("outage %s; runs ended before it: %d, during it: %d, after: %d", up.Sub(down).Round(time.Millisecond), before, during, len(outs)-before-during)
+	t.Logf("outage %s, from %s after the signals; runs ended before it: %d, during it: %d, after it: %d; the last %s after the signals",
+		up.Sub(down).Round(time.Millisecond), down.Sub(set).Round(time.Millisecond), before, during, len(outs)-before-during, last.Sub(set).Round(time.Millisecond))
 	require.Zero(t, before, "every run was in flight when Redis went away")
 
 	code, out, errOut := m.verifyAll()

@@ -225,10 +225,13 @@ func (c *Client) Verify(ctx context.Context, r *projection.Reader, opts projecti
 	}
 }
 
-// compareOnce reads Temporal, then Redis, then Temporal's progress again,
-// and reports the differences and whether the run moved meanwhile.
+// compareOnce reads Redis, then Temporal, and reports the differences
+// and whether they may be the run moving: an open run whose mirror and
+// progress query answered different seqs or run IDs, or whose trail
+// ended elsewhere than its progress, is read again. A closed run cannot
+// move, and costs fewer queries: a run Redis lacks is not read further.
 func (c *Client) compareOnce(ctx context.Context, r *projection.Reader, opts projection.Options, workflowID string) (diffs []string, moving bool, err error) {
-	truth, err := c.Truth(ctx, workflowID)
+	d, err := c.Describe(ctx, workflowID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -236,13 +239,24 @@ func (c *Client) compareOnce(ctx context.Context, r *projection.Reader, opts pro
 	if err != nil {
 		return nil, false, err
 	}
-	after, err := c.Progress(ctx, workflowID)
+	p, err := c.Progress(ctx, workflowID)
 	if err != nil {
 		return nil, false, err
 	}
-	moving = after.Seq != truth.Progress.Seq || after.RunID != truth.Progress.RunID ||
-		mirror != nil && mirror.Progress.Seq < truth.Progress.Seq
-	return Compare(mirror, truth, opts.MaxHistory), moving, nil
+	if mirror == nil {
+		return Compare(nil, Truth{Progress: p}, opts.MaxHistory), d.Running, nil
+	}
+	trail, err := c.Trail(ctx, workflowID)
+	if err != nil {
+		return nil, false, err
+	}
+	var last uint64
+	if n := len(trail.Records); n > 0 {
+		last = trail.Records[n-1].Seq
+	}
+	moving = d.Running || trail.RunID != d.RunID
+	moving = moving && (mirror.Progress.Seq != p.Seq || mirror.Progress.RunID != p.RunID || last != p.Seq || trail.RunID != p.RunID)
+	return Compare(mirror, Truth{Progress: p, Records: trail.Records}, opts.MaxHistory), moving, nil
 }
 
 // ReadMirror reads a run's progress and history from Redis; nil, nil when

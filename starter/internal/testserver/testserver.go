@@ -23,6 +23,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/common/dynamicconfig"
+	servertemporal "go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/statedriven/statedriven/activities"
@@ -41,7 +43,20 @@ var (
 func Shared(t testing.TB) *temporaltest.TestServer {
 	t.Helper()
 	once.Do(func() {
-		server = temporaltest.NewServer()
+		// As the dev server has them (host/devserver): with one history
+		// shard the server otherwise reads its task queues at most 20
+		// times a second, and a test that starts 200 runs at once waits
+		// tens of seconds for their first workflow tasks. One partition
+		// per task queue, so that a task never waits in a partition that
+		// the test's two pollers are not polling.
+		server = temporaltest.NewServer(temporaltest.WithBaseServerOptions(
+			servertemporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+				dynamicconfig.TransferProcessorMaxPollRPS.Key():         []dynamicconfig.ConstrainedValue{{Value: 1000}},
+				dynamicconfig.TimerProcessorMaxPollRPS.Key():            []dynamicconfig.ConstrainedValue{{Value: 1000}},
+				dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  []dynamicconfig.ConstrainedValue{{Value: 1}},
+				dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): []dynamicconfig.ConstrainedValue{{Value: 1}},
+			}),
+		))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := registerSearchAttributes(ctx, server); err != nil {
