@@ -210,11 +210,13 @@ func (c *Client) Verify(ctx context.Context, r *projection.Reader, opts projecti
 	for {
 		check.Tries++
 		diffs, moving, err := c.compareOnce(ctx, r, opts, workflowID)
-		if err != nil {
+		switch {
+		case err != nil && (!busy(err) || check.Tries >= SettleTries):
 			return check, err
-		}
-		check.Differences = diffs
-		if len(diffs) == 0 || !moving || check.Tries >= SettleTries {
+		case err != nil:
+			// A worker that was slow to answer may answer next time.
+		case len(diffs) == 0 || !moving || check.Tries >= SettleTries:
+			check.Differences = diffs
 			return check, nil
 		}
 		select {
@@ -223,6 +225,12 @@ func (c *Client) Verify(ctx context.Context, r *projection.Reader, opts projecti
 		case <-time.After(SettleEvery):
 		}
 	}
+}
+
+// busy reports whether err is a query (or call) that got no answer in
+// time: a loaded worker or server, worth asking again.
+func busy(err error) bool {
+	return errors.Is(err, ErrNoAnswer) || errors.Is(err, ErrTimeout)
 }
 
 // compareOnce reads Redis, then Temporal, and reports the differences
