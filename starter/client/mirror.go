@@ -312,11 +312,11 @@ func (c *Client) Rebuild(ctx context.Context, w *projection.Writer, opts project
 	opts = opts.WithDefaults()
 	for try := 1; ; try++ {
 		truth, err := c.Truth(ctx, workflowID)
-		if err != nil {
+		if err != nil && (!busy(err) || try >= SettleTries) {
 			return contract.ProjectionBatch{}, contract.ProjectionResult{}, err
 		}
 		records := NewestRecords(truth.Records, opts.MaxHistory)
-		settled := len(records) == 0 || records[len(records)-1].Seq == truth.Progress.Seq
+		settled := err == nil && (len(records) == 0 || records[len(records)-1].Seq == truth.Progress.Seq)
 		if !settled && try < SettleTries {
 			select {
 			case <-ctx.Done():
