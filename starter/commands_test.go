@@ -157,12 +157,13 @@ func TestHelpListsTheVerbs(t *testing.T) {
 	code, out, _ := runStarter(t, "--help")
 	require.Equal(t, exitOK, code)
 	for _, verb := range []string{"validate", "run", "watch", "status", "progress", "history", "list",
-		"pause", "resume", "cancel", "approve", "reject"} {
+		"pause", "resume", "cancel", "approve", "reject", "projection"} {
 		require.Regexp(t, `(?m)^  `+verb+` `, out)
 	}
 	require.Contains(t, out, "TEMPORAL_ADDRESS")
 	require.Contains(t, out, "--address")
 	require.Contains(t, out, "--namespace")
+	require.Contains(t, out, "REDIS_URL")
 }
 
 func TestFailedExitCodes(t *testing.T) {

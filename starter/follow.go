@@ -308,14 +308,19 @@ func (g *globals) followRun(ctx context.Context, c *client.Client, m *mirror, wo
 	// The last progress seen may predate the last step; ask once more,
 	// briefly (a closed run's query needs a worker to replay it).
 	qctx, qcancel := context.WithTimeout(ctx, 3*time.Second)
+	defer qcancel()
+	var fromMirror bool
 	if m != nil {
-		if p, err := m.reader.Progress(qctx, workflowID); err == nil && (!f.seen || p.Seq >= f.last.Seq) {
+		p, err := m.reader.Progress(qctx, workflowID)
+		if fromMirror = err == nil; fromMirror && (!f.seen || p.Seq >= f.last.Seq) {
 			f.last, f.seen = p, true
 		}
-	} else if p, err := c.Progress(qctx, workflowID); err == nil {
-		f.last, f.seen = p, true
 	}
-	qcancel()
+	if !fromMirror {
+		if p, err := c.Progress(qctx, workflowID); err == nil {
+			f.last, f.seen = p, true
+		}
+	}
 	return outcomeOf(f, time.Since(began)), nil
 }
 

@@ -88,7 +88,11 @@ func (g *globals) printTrail(ctx context.Context, id string) error {
 		return failed(err)
 	}
 	if g.json {
-		return g.printJSON(trail.Records)
+		records := trail.Records
+		if records == nil {
+			records = []contract.Record{} // [], as from Redis
+		}
+		return g.printJSON(records)
 	}
 	if err := renderHistory(g.stdout, trail.Records); err != nil {
 		return err
