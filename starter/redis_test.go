@@ -230,6 +230,20 @@ func TestReadsComeFromRedis(t *testing.T) {
 	require.Equal(t, exitFailed, code)
 	require.Empty(t, out)
 	require.Contains(t, errOut, "did not answer the progress query")
+
+	// Without Temporal at all, progress still answers, and status shows
+	// what the mirror holds, saying why.
+	nowhere := unusedAddress(t)
+	code, out, errOut = runStarterEnv(t, m.env, "progress", gated, "--address", nowhere)
+	require.Equal(t, exitOK, code, errOut)
+	require.Regexp(t, `^REVIEW `, out)
+	code, out, errOut = runStarterEnv(t, m.env, "status", gated, "--address", nowhere)
+	require.Equal(t, exitOK, code, errOut)
+	require.Regexp(t, `(?m)^state +REVIEW$`, out)
+	require.Regexp(t, `(?m)^steps +check$`, out)
+	require.Contains(t, out, "note: Temporal could not describe the run (cannot reach Temporal at "+nowhere)
+	require.Contains(t, out, "this is what the Redis mirror holds")
+	require.NotContains(t, out, "started", "Redis does not know the start")
 }
 
 // A Redis that does not answer: reads fall back to Temporal, saying so.

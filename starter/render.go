@@ -211,9 +211,17 @@ func renderStatus(w io.Writer, v statusView) error {
 	if v.Progress != nil {
 		field("progress", fmt.Sprintf("%d%%", *v.Progress))
 	}
-	field("temporal", v.TemporalStatus)
-	field("task queue", v.TaskQueue)
-	field("started", v.StartedAt.UTC().Format(listTime))
+	// Only a status read from the Redis mirror alone (Temporal did not
+	// answer) lacks these.
+	if v.TemporalStatus != "" {
+		field("temporal", v.TemporalStatus)
+	}
+	if v.TaskQueue != "" {
+		field("task queue", v.TaskQueue)
+	}
+	if !v.StartedAt.IsZero() {
+		field("started", v.StartedAt.UTC().Format(listTime))
+	}
 	if v.ClosedAt != nil {
 		field("closed", v.ClosedAt.UTC().Format(listTime))
 	}
