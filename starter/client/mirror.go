@@ -211,7 +211,7 @@ func (c *Client) Verify(ctx context.Context, r *projection.Reader, opts projecti
 		check.Tries++
 		diffs, moving, err := c.compareOnce(ctx, r, opts, workflowID)
 		switch {
-		case err != nil && (!busy(err) || check.Tries >= SettleTries):
+		case err != nil && (!busy(err) || check.Tries >= busyTries):
 			return check, err
 		case err != nil:
 			// A worker that was slow to answer may answer next time.
@@ -226,6 +226,10 @@ func (c *Client) Verify(ctx context.Context, r *projection.Reader, opts projecti
 		}
 	}
 }
+
+// busyTries bounds the tries of a run whose queries get no answer: each
+// waits QueryTimeout, and without a worker none will come.
+const busyTries = 2
 
 // busy reports whether err is a query (or call) that got no answer in
 // time: a loaded worker or server, worth asking again.
@@ -312,7 +316,7 @@ func (c *Client) Rebuild(ctx context.Context, w *projection.Writer, opts project
 	opts = opts.WithDefaults()
 	for try := 1; ; try++ {
 		truth, err := c.Truth(ctx, workflowID)
-		if err != nil && (!busy(err) || try >= SettleTries) {
+		if err != nil && (!busy(err) || try >= busyTries) {
 			return contract.ProjectionBatch{}, contract.ProjectionResult{}, err
 		}
 		records := NewestRecords(truth.Records, opts.MaxHistory)
