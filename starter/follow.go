@@ -526,7 +526,9 @@ func newWatch(g *globals) *cobra.Command {
 			if err != nil {
 				return failed(err)
 			}
-			v, err := g.followRun(ctx, c, m, d.WorkflowID, "", d.TaskQueue, d.Running)
+			// The run ID keeps a mirror of an earlier execution under the
+			// same workflow ID from passing for this one.
+			v, err := g.followRun(ctx, c, m, d.WorkflowID, d.RunID, d.TaskQueue, d.Running)
 			if err != nil {
 				return err
 			}

@@ -268,6 +268,7 @@ func newRebuild(g *globals) *cobra.Command {
 				r.Newer = err == nil && res.Seq > b.Progress.Seq
 				return r
 			})
+			slices.SortStableFunc(results, func(a, b rebuilt) int { return strings.Compare(a.WorkflowID, b.WorkflowID) })
 			return g.reportRebuild(ctx, results)
 		},
 	}

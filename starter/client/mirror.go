@@ -229,7 +229,7 @@ func (c *Client) Verify(ctx context.Context, r *projection.Reader, opts projecti
 
 // busyTries bounds the tries of a run whose queries get no answer: each
 // waits QueryTimeout, and without a worker none will come.
-const busyTries = 2
+const busyTries = 3
 
 // busy reports whether err is a query (or call) that got no answer in
 // time: a loaded worker or server, worth asking again.
