@@ -420,18 +420,37 @@ steps:
     params: {message: four}
 `
 
+// napYAML is a short run: it ends about 2 s after the signal, while
+// Redis is away in the outage test.
+const napYAML = `
+workflow_id: nap
+initial_step: hold
+steps:
+  - name: hold
+    wait: {signal: go, timeout: 1h}
+  - name: one
+    action: log
+    params: {message: one}
+  - name: nap
+    wait: {duration: 2s}
+  - name: two
+    action: log
+    params: {message: two}
+`
+
 // Redis goes away for 4 s while 50 runs with timers are in flight, and
 // comes back empty: the runs' writers see the gap and send their history
-// again, and the mirror ends the same as Temporal without a rebuild.
+// again, and the mirror ends the same as Temporal without a rebuild. Ten
+// of the runs are short and end while Redis is away: their final flush
+// waits (up to 30 s, far longer than the outage) until it is back.
 //
 // The runs first wait for a signal, so that all of them are mirrored and
 // then set off together: on a loaded machine their first workflow tasks
-// are spread over many seconds, more than a run lasts. The outage (4 s)
-// is much shorter than a run's final flush may wait (30 s).
+// are spread over many seconds, more than a run lasts.
 func TestMirrorRecoversFromARedisOutage(t *testing.T) {
 	// Not parallel: see TestVerifyAndRebuildManyRuns.
 	m := setupMirrored(t)
-	ids := m.start(napsYAML, 50)
+	ids := append(m.start(napsYAML, 40), m.start(napYAML, 10)...)
 	require.Eventually(t, func() bool {
 		for _, id := range ids {
 			steps, err := m.rdb.HGet(m.ctx, "wf:{"+id+"}", "current_steps").Result()
@@ -453,8 +472,7 @@ func TestMirrorRecoversFromARedisOutage(t *testing.T) {
 	wg.Wait()
 	set := time.Now()
 
-	// The outage itself: a second into the runs, for four seconds.
-	time.Sleep(time.Second)
+	// The outage itself: as the runs set off, for four seconds.
 	m.redis.Stop()
 	down := time.Now()
 	time.Sleep(4 * time.Second)
