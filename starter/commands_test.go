@@ -45,9 +45,19 @@ func TestCommandUsageErrors(t *testing.T) {
 		{"status without id", []string{"status"}, "accepts 1 arg(s), received 0"},
 		{"watch two ids", []string{"watch", "a", "b"}, "accepts 1 arg(s), received 2"},
 		{"history without id", []string{"history"}, "accepts 1 arg(s), received 0"},
-		{"progress from redis", []string{"progress", "order-42", "--source", "redis"},
-			"the Redis projection is not built yet; use --source temporal"},
+		{"progress from redis without REDIS_URL", []string{"progress", "order-42", "--source", "redis"},
+			"--source redis needs the mirror's address: set REDIS_URL (redis://host:port/0)"},
+		{"history from redis without REDIS_URL", []string{"history", "order-42", "--source", "redis"}, "--source redis needs the mirror's address: set REDIS_URL"},
+		{"status from redis without REDIS_URL", []string{"status", "order-42", "--source", "redis"}, "--source redis needs the mirror's address: set REDIS_URL"},
+		{"watch from redis without REDIS_URL", []string{"watch", "order-42", "--source", "redis"}, "--source redis needs the mirror's address: set REDIS_URL"},
+		{"list from redis without REDIS_URL", []string{"list", "--source", "redis"}, "--source redis needs the mirror's address: set REDIS_URL"},
+		{"list from redis with a query", []string{"list", "--source", "redis", "--query", "x"}, "--query is a Temporal visibility query"},
 		{"progress from elsewhere", []string{"progress", "order-42", "--source", "kafka"}, `unknown --source "kafka"`},
+		{"verify without REDIS_URL", []string{"projection", "verify", "order-42"}, "projection verify works on the Redis mirror: set REDIS_URL"},
+		{"rebuild without REDIS_URL", []string{"projection", "rebuild", "--all"}, "projection rebuild works on the Redis mirror: set REDIS_URL"},
+		{"verify nothing", []string{"projection", "verify"}, "give one or more workflow IDs, or --all"},
+		{"verify IDs and all", []string{"projection", "verify", "a", "--all"}, "give workflow IDs or --all, not both"},
+		{"rebuild query without all", []string{"projection", "rebuild", "a", "--query", "x"}, "--query narrows --all"},
 		{"list takes no args", []string{"list", "extra"}, `unknown command "extra" for "starter list"`},
 		{"list negative limit", []string{"list", "--limit", "-1"}, "--limit -1 is negative"},
 		{"list limit not a number", []string{"list", "--limit", "ten"}, `invalid argument "ten" for "--limit"`},
@@ -82,6 +92,29 @@ func TestRunInvalidDefinition(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
 	require.False(t, v.Valid)
 	require.Len(t, v.Problems, 10)
+}
+
+// A bad Redis variable is bad usage, and its message never shows the
+// password.
+func TestBadRedisSettings(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"REDIS_URL": "redis://user:s3cret@localhost:6379/notanumber"}, "REDIS_URL: redis://user:xxxxx@localhost:6379/notanumber"},
+		{map[string]string{"REDIS_URL": "redis://localhost:6379/0", "STATEDRIVEN_REDIS_TTL": "soon"}, `STATEDRIVEN_REDIS_TTL: "soon" is not a duration`},
+		{map[string]string{"REDIS_URL": "redis://localhost:6379/0", "STATEDRIVEN_REDIS_HISTORY_MAX": "many"}, `STATEDRIVEN_REDIS_HISTORY_MAX: "many" is not a whole number`},
+	}
+	for _, tc := range cases {
+		for _, args := range [][]string{{"progress", "order-42"}, {"list"}, {"projection", "verify", "--all"}} {
+			code, out, errOut := runStarterEnv(t, tc.env, args...)
+			require.Equal(t, exitBadUsed, code, "%v %v: %s", tc.env, args, errOut)
+			require.Empty(t, out)
+			require.Contains(t, errOut, tc.want)
+			require.NotContains(t, errOut, "s3cret")
+		}
+	}
 }
 
 func TestCannotReachTemporal(t *testing.T) {
@@ -124,12 +157,13 @@ func TestHelpListsTheVerbs(t *testing.T) {
 	code, out, _ := runStarter(t, "--help")
 	require.Equal(t, exitOK, code)
 	for _, verb := range []string{"validate", "run", "watch", "status", "progress", "history", "list",
-		"pause", "resume", "cancel", "approve", "reject"} {
+		"pause", "resume", "cancel", "approve", "reject", "projection"} {
 		require.Regexp(t, `(?m)^  `+verb+` `, out)
 	}
 	require.Contains(t, out, "TEMPORAL_ADDRESS")
 	require.Contains(t, out, "--address")
 	require.Contains(t, out, "--namespace")
+	require.Contains(t, out, "REDIS_URL")
 }
 
 func TestFailedExitCodes(t *testing.T) {

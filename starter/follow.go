@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/statedriven/statedriven/contract"
+	"github.com/statedriven/statedriven/projection"
 	"github.com/statedriven/statedriven/starter/client"
 )
 
@@ -271,21 +272,31 @@ func (g *globals) newDisplay() display {
 
 // followRun follows a run until it ends and sums up how it ended. runID
 // "" follows the latest run of workflowID. A run already closed has
-// nothing to follow: its outcome is printed at once.
-func (g *globals) followRun(ctx context.Context, c *client.Client, workflowID, runID, taskQueue string, running bool) (outcomeView, error) {
+// nothing to follow: its outcome is printed at once. With a mirror it
+// follows the run's Redis channel (followMirror), and falls back to the
+// progress query when Redis does not have the run or does not answer.
+func (g *globals) followRun(ctx context.Context, c *client.Client, m *mirror, workflowID, runID, taskQueue string, running bool) (outcomeView, error) {
 	began := time.Now()
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan waited, 1)
-	go func() {
-		o, err := c.Wait(wctx, workflowID, runID)
-		done <- waited{outcome: o, err: err}
-	}()
 	var f followed
-	if running {
-		f = follow(ctx, c, workflowID, taskQueue, done, g.newDisplay(), defaultTiming)
-	} else {
-		f.waited = <-done
+	switch {
+	case !running:
+		o, err := c.Wait(ctx, workflowID, runID)
+		f.waited = waited{outcome: o, err: err}
+	case m != nil:
+		var err error
+		f, err = g.followThroughMirror(ctx, c, m, workflowID, runID)
+		switch {
+		case err != nil:
+			g.fallBack(m, workflowID, err)
+			m = nil
+			f = g.followThroughTemporal(ctx, c, workflowID, runID, taskQueue)
+		case !f.seen && f.err == nil:
+			// It ended before Redis had it.
+			g.fallBack(m, workflowID, projection.ErrNotFound)
+			m = nil
+		}
+	default:
+		f = g.followThroughTemporal(ctx, c, workflowID, runID, taskQueue)
 	}
 	if f.err != nil {
 		if errors.Is(f.err, context.Canceled) {
@@ -294,14 +305,160 @@ func (g *globals) followRun(ctx context.Context, c *client.Client, workflowID, r
 		}
 		return outcomeView{}, failed(f.err)
 	}
-	// The last poll may predate the last step; ask once more, briefly
-	// (a closed run's query needs a worker to replay it).
+	// The last progress seen may predate the last step; ask once more,
+	// briefly (a closed run's query needs a worker to replay it).
 	qctx, qcancel := context.WithTimeout(ctx, 3*time.Second)
-	if p, err := c.Progress(qctx, workflowID); err == nil {
-		f.last, f.seen = p, true
+	defer qcancel()
+	var fromMirror bool
+	if m != nil {
+		p, err := m.reader.Progress(qctx, workflowID)
+		if fromMirror = err == nil; fromMirror && (!f.seen || p.Seq >= f.last.Seq) {
+			f.last, f.seen = p, true
+		}
 	}
-	qcancel()
+	if !fromMirror {
+		if p, err := c.Progress(qctx, workflowID); err == nil {
+			f.last, f.seen = p, true
+		}
+	}
 	return outcomeOf(f, time.Since(began)), nil
+}
+
+// followThroughTemporal polls the progress query while waiting for the
+// run's result.
+func (g *globals) followThroughTemporal(ctx context.Context, c *client.Client, workflowID, runID, taskQueue string) followed {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan waited, 1)
+	go func() {
+		o, err := c.Wait(wctx, workflowID, runID)
+		done <- waited{outcome: o, err: err}
+	}()
+	return follow(ctx, c, workflowID, taskQueue, done, g.newDisplay(), defaultTiming)
+}
+
+// followThroughMirror follows the run's Redis channel until the mirror
+// says it is terminal, then asks Temporal once for the outcome. Meanwhile
+// Temporal is only long-polled for the result, for a run that ends
+// without the mirror knowing (terminated, timed out). An error means the
+// mirror cannot be followed: Redis does not have the run or does not
+// answer.
+func (g *globals) followThroughMirror(ctx context.Context, c *client.Client, m *mirror, workflowID, runID string) (followed, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan waited, 1)
+	go func() {
+		o, err := c.AwaitClose(wctx, workflowID, runID)
+		done <- waited{outcome: o, err: err}
+	}()
+	d := g.newDisplay()
+	f, err := followMirror(ctx, m.reader, workflowID, runID, done, d, defaultMirrorTiming)
+	d.stop()
+	if err != nil || f.err != nil || f.outcome.State != "" {
+		return f, err
+	}
+	// The mirror says the run is terminal; the run closes right after its
+	// last write.
+	o, werr := c.Wait(ctx, workflowID, f.last.RunID)
+	f.waited = waited{outcome: o, err: werr}
+	return f, nil
+}
+
+// mirrorTiming paces following through Redis.
+type mirrorTiming struct {
+	// reread is how often the progress hash is read even without a
+	// message (pub/sub drops what is published while it reconnects).
+	reread time.Duration
+	// missing is how long a run may be absent from Redis before
+	// following gives up on the mirror (a run just started has not
+	// written yet).
+	missing time.Duration
+}
+
+var defaultMirrorTiming = mirrorTiming{reread: 2 * time.Second, missing: 5 * time.Second}
+
+// mirrorReader is what following needs from Redis: a *projection.Reader.
+type mirrorReader interface {
+	Progress(ctx context.Context, id string) (contract.Progress, error)
+	Subscribe(ctx context.Context, id string) (*projection.Subscription, error)
+}
+
+// followMirror subscribes to the run's channel, then reads its progress,
+// and reads it again on each record, showing each change, until the
+// progress is terminal or done delivers the run's result. runID, when
+// set, is the run just started: a progress of another run under the same
+// workflow ID (an earlier execution) is not it, until the run has
+// written once.
+func followMirror(ctx context.Context, r mirrorReader, workflowID, runID string, done <-chan waited, d display, t mirrorTiming) (followed, error) {
+	var f followed
+	sub, err := r.Subscribe(ctx, workflowID)
+	if err != nil {
+		if interrupted(ctx, err) {
+			f.err = ctx.Err()
+			return f, nil
+		}
+		return f, err
+	}
+	defer sub.Close()
+	var (
+		shown   string
+		missing time.Time
+		ours    = runID == ""
+	)
+	refresh := func() error {
+		rctx, cancel := readCtx(ctx)
+		p, err := r.Progress(rctx, workflowID)
+		cancel()
+		if err == nil && !ours && p.RunID != runID {
+			err = fmt.Errorf("progress of %q: %w", workflowID, projection.ErrNotFound)
+		}
+		if errors.Is(err, projection.ErrNotFound) && !f.seen {
+			if missing.IsZero() {
+				missing = time.Now()
+			}
+			if time.Since(missing) < t.missing {
+				return nil
+			}
+		}
+		if err != nil {
+			return err
+		}
+		ours = true
+		if key := changeKey(p); !f.seen || key != shown {
+			d.show(p)
+			shown = key
+		}
+		f.last, f.seen = p, true
+		return nil
+	}
+	tick := time.NewTicker(t.reread)
+	defer tick.Stop()
+	for {
+		if err := refresh(); err != nil {
+			if interrupted(ctx, err) {
+				f.err = ctx.Err()
+				return f, nil
+			}
+			return f, err
+		}
+		if f.seen && client.Terminal(f.last.Status) {
+			return f, nil
+		}
+		select {
+		case _, ok := <-sub.C:
+			if !ok && ctx.Err() == nil {
+				return f, errors.New("the subscription to the run's channel ended")
+			}
+		case <-tick.C:
+		case w := <-done:
+			f.waited = w
+			_ = refresh()
+			return f, nil
+		case <-ctx.Done():
+			f.err = ctx.Err()
+			return f, nil
+		}
+	}
 }
 
 // outcomeOf sums up a followed run; measured is the time spent following,
@@ -340,18 +497,38 @@ func (g *globals) finish(v outcomeView) error {
 }
 
 func newWatch(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var source string
+	cmd := &cobra.Command{
 		Use:   "watch ID",
 		Short: "Follow a run with a progress bar until it ends",
 		Long: "watch follows the latest run of workflow ID: a progress bar on a terminal (one line per change\n" +
-			"otherwise), then the outcome. Exit code 0 when the run ends COMPLETE, 1 otherwise.",
+			"otherwise), then the outcome. Exit code 0 when the run ends COMPLETE, 1 otherwise.\n\n" +
+			"With REDIS_URL set it follows the run's Redis channel (wf:{ID}:events): each record the run\n" +
+			"writes updates the display at once, and Temporal is asked only for the outcome. A run that\n" +
+			"Redis does not have, or a Redis that does not answer, is followed through the progress query\n" +
+			"instead (note on stderr). --source temporal always polls the progress query.",
 		Args: cobra.ExactArgs(1),
-		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			m, err := g.openMirror(source)
+			if err != nil {
+				return err
+			}
+			if m != nil {
+				defer m.close()
+			}
+			c, err := g.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
 			d, err := c.Describe(ctx, args[0])
 			if err != nil {
 				return failed(err)
 			}
-			v, err := g.followRun(ctx, c, d.WorkflowID, "", d.TaskQueue, d.Running)
+			// The run ID keeps a mirror of an earlier execution under the
+			// same workflow ID from passing for this one.
+			v, err := g.followRun(ctx, c, m, d.WorkflowID, d.RunID, d.TaskQueue, d.Running)
 			if err != nil {
 				return err
 			}
@@ -361,6 +538,8 @@ func newWatch(g *globals) *cobra.Command {
 				}
 			}
 			return g.finish(v)
-		}),
+		},
 	}
+	addSourceFlag(cmd, &source)
+	return cmd
 }

@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/statedriven/statedriven/contract"
@@ -36,11 +37,19 @@ const (
 )
 
 func main() {
+	// go-redis logs its connection troubles to stderr; the starter reports
+	// a Redis that does not answer in its own words.
+	redis.SetLogger(quietLogger{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
+
+// quietLogger drops go-redis's log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // exitError carries the exit code of an error the user can act on; the
 // message has already been printed when silent is set.
@@ -59,7 +68,13 @@ func badInput(format string, args ...any) error {
 
 // run executes one command line and returns the process's exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+	return runEnv(ctx, args, os.Getenv, stdout, stderr)
+}
+
+// runEnv is run with the Redis variables (REDIS_URL, STATEDRIVEN_REDIS_*)
+// read through getenv, so that tests give each command its own.
+func runEnv(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	root := newRoot(getenv, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -83,13 +98,15 @@ type globals struct {
 	json      bool
 	address   string
 	namespace string
-	stdin     io.Reader
-	stdout    io.Writer
-	stderr    io.Writer
+	// getenv reads the Redis variables (os.Getenv in the program).
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	g := &globals{stdin: os.Stdin, stdout: stdout, stderr: stderr}
+func newRoot(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{getenv: getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:   "starter",
 		Short: "Check definitions, launch statedriven runs, follow and steer them",
@@ -97,6 +114,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 			"It reaches Temporal the way the Temporal CLI does: TEMPORAL_ADDRESS (default " + client.DefaultAddress + "),\n" +
 			"TEMPORAL_NAMESPACE (default " + client.DefaultNamespace + "), TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE and\n" +
 			"the profile file; --address and --namespace override them.\n\n" +
+			"Reads (progress, history, list, status, watch) come from the Redis mirror when REDIS_URL is set,\n" +
+			"with the worker's STATEDRIVEN_REDIS_PREFIX, STATEDRIVEN_REDIS_TTL and STATEDRIVEN_REDIS_HISTORY_MAX;\n" +
+			"--source temporal asks the workflow instead. A run Redis does not have, or a Redis that does not\n" +
+			"answer, is read from Temporal with a note on stderr.\n\n" +
 			"Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad input.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -121,6 +142,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newCancel(g),
 		newUpdate(g, contract.UpdateApprove, "Approve a run waiting in REVIEW"),
 		newUpdate(g, contract.UpdateReject, "Reject a run waiting in REVIEW"),
+		newProjection(g),
 	)
 	return root
 }

@@ -55,15 +55,18 @@ func renderHistory(w io.Writer, records []statemachine.Record) error {
 }
 
 // listRow is one run as list prints it (and its JSON).
+// A row from the Redis mirror has no Status, StartedAt or ClosedAt (Redis
+// does not know them) and has UpdatedAt instead.
 type listRow struct {
 	WorkflowID string     `json:"workflow_id"`
 	RunID      string     `json:"run_id"`
-	Status     string     `json:"status"`
+	Status     string     `json:"status,omitempty"`
 	State      string     `json:"state,omitempty"`
 	Progress   *int64     `json:"progress_percentage,omitempty"`
 	Definition string     `json:"definition,omitempty"`
-	StartedAt  time.Time  `json:"started_at"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
 	ClosedAt   *time.Time `json:"closed_at,omitempty"`
+	UpdatedAt  *time.Time `json:"updated_at,omitempty"`
 }
 
 func listRowOf(e client.Execution) listRow {
@@ -73,8 +76,9 @@ func listRowOf(e client.Execution) listRow {
 		Status:     e.Status,
 		State:      e.State,
 		Definition: e.Definition,
-		StartedAt:  e.Start.UTC(),
 	}
+	start := e.Start.UTC()
+	r.StartedAt = &start
 	if e.HasProgress {
 		p := e.Progress
 		r.Progress = &p
@@ -84,6 +88,32 @@ func listRowOf(e client.Execution) listRow {
 		r.ClosedAt = &c
 	}
 	return r
+}
+
+// listRowOfProgress is a run as the Redis mirror lists it.
+func listRowOfProgress(p contract.Progress) listRow {
+	pct := int64(p.ProgressPercentage)
+	at := p.UpdatedAt.UTC()
+	return listRow{WorkflowID: p.WorkflowID, RunID: p.RunID, State: p.Status, Progress: &pct, Definition: p.Definition, UpdatedAt: &at}
+}
+
+// renderMirroredList writes runs from the Redis mirror as a table: the
+// columns of renderList that Redis has, and the last update.
+func renderMirroredList(w io.Writer, rows []listRow) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "WORKFLOW ID\tSTATE\tPROGRESS\tDEFINITION\tUPDATED")
+	for _, r := range rows {
+		progress := "-"
+		if r.Progress != nil {
+			progress = fmt.Sprintf("%d%%", *r.Progress)
+		}
+		updated := "-"
+		if r.UpdatedAt != nil {
+			updated = r.UpdatedAt.Format(listTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.WorkflowID, cell(r.State), progress, cell(r.Definition), updated)
+	}
+	return tw.Flush()
 }
 
 // renderList writes runs as a table.
@@ -130,8 +160,9 @@ type statusView struct {
 	// Waiting lists the task queues where a step waits and no worker
 	// polls.
 	Waiting []waitView `json:"waiting,omitempty"`
-	// Source says where State came from: the state query, or the search
-	// attributes when the query could not run.
+	// Source says where State came from: the state query, the search
+	// attributes when the query could not run, or the Redis mirror
+	// (sourceRedis).
 	Source string `json:"source"`
 	Note   string `json:"note,omitempty"`
 }
@@ -180,9 +211,17 @@ func renderStatus(w io.Writer, v statusView) error {
 	if v.Progress != nil {
 		field("progress", fmt.Sprintf("%d%%", *v.Progress))
 	}
-	field("temporal", v.TemporalStatus)
-	field("task queue", v.TaskQueue)
-	field("started", v.StartedAt.UTC().Format(listTime))
+	// Only a status read from the Redis mirror alone (Temporal did not
+	// answer) lacks these.
+	if v.TemporalStatus != "" {
+		field("temporal", v.TemporalStatus)
+	}
+	if v.TaskQueue != "" {
+		field("task queue", v.TaskQueue)
+	}
+	if !v.StartedAt.IsZero() {
+		field("started", v.StartedAt.UTC().Format(listTime))
+	}
 	if v.ClosedAt != nil {
 		field("closed", v.ClosedAt.UTC().Format(listTime))
 	}

@@ -76,6 +76,18 @@ func newRun(g *globals) *cobra.Command {
 				return badInput("%v", err)
 			}
 
+			// A bad REDIS_URL is refused before anything starts.
+			var m *mirror
+			if wait {
+				var err error
+				if m, err = g.openMirror(""); err != nil {
+					return err
+				}
+				if m != nil {
+					defer m.close()
+				}
+			}
+
 			ctx := cmd.Context()
 			c, err := g.dial(ctx)
 			if err != nil {
@@ -129,7 +141,7 @@ func newRun(g *globals) *cobra.Command {
 				return nil
 			}
 
-			o, err := g.followRun(ctx, c, s.WorkflowID, s.RunID, s.TaskQueue, true)
+			o, err := g.followRun(ctx, c, m, s.WorkflowID, s.RunID, s.TaskQueue, true)
 			if err != nil {
 				return err
 			}

@@ -16,7 +16,8 @@ import (
 )
 
 func newStatus(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var source string
+	cmd := &cobra.Command{
 		Use:   "status ID",
 		Short: "Show a run's state, current steps, definition and times",
 		Long: "status shows the latest run of workflow ID: its state and current steps (from the state query),\n" +
@@ -24,23 +25,84 @@ func newStatus(g *globals) *cobra.Command {
 			"ended and its error. When no worker can answer the query (none polls the task queue), the state\n" +
 			"comes from the run's search attributes, and a note says so. A run whose worker fails its workflow\n" +
 			"task again and again is shown stuck, with the worker's error; a step waiting on a task queue no\n" +
-			"worker polls (a specialist's) is named with the queue.",
+			"worker polls (a specialist's) is named with the queue.\n\n" +
+			"With REDIS_URL set, the state, current steps, progress and definition come from the Redis mirror\n" +
+			"(source \"redis\" in the JSON) instead of the state query, so no worker is needed for them; the\n" +
+			"rest still comes from Temporal, which alone knows it: the run ID, Temporal's status, the task\n" +
+			"queue and times, a stuck workflow task, steps waiting for a worker, and how a closed run ended.\n" +
+			"When Temporal does not answer, status shows what the mirror has, with a note. A run that Redis\n" +
+			"does not have, or a Redis that does not answer, is shown from Temporal alone (note on stderr).",
 		Args: cobra.ExactArgs(1),
-		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
-			d, err := c.Describe(ctx, args[0])
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			id := args[0]
+			m, err := g.openMirror(source)
 			if err != nil {
-				return failed(err)
+				return err
 			}
-			v := statusOf(d)
-			if err := addLiveState(ctx, c, d, &v); err != nil {
-				return failed(err)
+			var mirrored *contract.Progress
+			if m != nil {
+				defer m.close()
+				rctx, cancel := readCtx(ctx)
+				p, err := m.reader.Progress(rctx, id)
+				cancel()
+				switch {
+				case err == nil:
+					mirrored = &p
+				case interrupted(ctx, err):
+					return failed(ctx.Err())
+				default:
+					g.fallBack(m, id, err)
+				}
+			}
+			v, err := g.describeStatus(ctx, id, mirrored)
+			if err != nil {
+				return err
 			}
 			if g.json {
 				return g.printJSON(v)
 			}
 			return renderStatus(g.stdout, v)
-		}),
+		},
 	}
+	addSourceFlag(cmd, &source)
+	return cmd
+}
+
+// describeStatus is what status shows: Temporal's description, with the
+// state from the state query, or from mirrored when the mirror has the
+// run. When Temporal cannot describe a mirrored run, it is the mirror
+// alone, with a note.
+func (g *globals) describeStatus(ctx context.Context, id string, mirrored *contract.Progress) (statusView, error) {
+	mirrorOnly := func(err error) statusView {
+		v := statusView{WorkflowID: id}
+		v.applyProgress(*mirrored)
+		v.Note = fmt.Sprintf("Temporal could not describe the run (%v); this is what the Redis mirror holds", err)
+		return v
+	}
+	c, err := g.dial(ctx)
+	if err != nil {
+		if mirrored == nil || ctx.Err() != nil {
+			return statusView{}, err
+		}
+		return mirrorOnly(err), nil
+	}
+	defer c.Close()
+	d, err := c.Describe(ctx, id)
+	if err != nil {
+		if mirrored == nil || ctx.Err() != nil {
+			return statusView{}, failed(err)
+		}
+		return mirrorOnly(err), nil
+	}
+	v := statusOf(d)
+	if mirrored != nil {
+		v.applyProgress(*mirrored)
+	}
+	if err := addLiveState(ctx, c, d, &v); err != nil {
+		return statusView{}, failed(err)
+	}
+	return v, nil
 }
 
 // addLiveState adds to what Temporal knows of the run what explains it:
@@ -52,8 +114,10 @@ func addLiveState(ctx context.Context, c *client.Client, d *client.Description, 
 		// A query would fail as the workflow task does.
 		return addStuck(ctx, c, d, v)
 	}
-	if err := addQueriedState(ctx, c, d, v); err != nil {
-		return err
+	if v.Source != sourceRedis {
+		if err := addQueriedState(ctx, c, d, v); err != nil {
+			return err
+		}
 	}
 	if d.Running {
 		return addWaiting(ctx, c, d, v)
@@ -62,6 +126,14 @@ func addLiveState(ctx context.Context, c *client.Client, d *client.Description, 
 }
 
 const fallback = "so the state is the one the run last recorded in its search attributes"
+
+// stateOrigin says where a state that is not the state query's comes from.
+func (v *statusView) stateOrigin() string {
+	if v.Source == sourceRedis {
+		return "so the state is the one the run last wrote to Redis"
+	}
+	return fallback
+}
 
 // addStuck says with which error the worker fails the run's workflow
 // task, and what to do about it.
@@ -82,7 +154,7 @@ func addStuck(ctx context.Context, c *client.Client, d *client.Description, v *s
 	}
 	v.Stuck = s
 	v.Note = fmt.Sprintf("the worker fails this run's workflow task, so the run makes no progress and reads no signal (cancel included); "+
-		"fix the worker and the run goes on, or end it with starter cancel %s --terminate; %s", shellQuote(d.WorkflowID), fallback)
+		"fix the worker and the run goes on, or end it with starter cancel %s --terminate; %s", shellQuote(d.WorkflowID), v.stateOrigin())
 	return nil
 }
 
@@ -184,4 +256,21 @@ func (v *statusView) applyState(s contract.StateView) {
 	}
 	v.CurrentSteps = s.CurrentSteps
 	v.Source = sourceQuery
+}
+
+// applyProgress takes the state, steps, progress and definition from the
+// Redis mirror's progress.
+func (v *statusView) applyProgress(p contract.Progress) {
+	v.State = p.Status
+	v.Resumes = ""
+	v.CurrentSteps = p.CurrentSteps
+	pct := int64(p.ProgressPercentage)
+	v.Progress = &pct
+	if p.Definition != "" {
+		v.Definition = p.Definition
+	}
+	if v.RunID == "" {
+		v.RunID = p.RunID
+	}
+	v.Source = sourceRedis
 }

@@ -11,10 +11,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// runStarter runs a command line without Redis variables, whatever the
+// test's own environment holds.
 func runStarter(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runStarterEnv(t, nil, args...)
+}
+
+// runStarterEnv runs a command line with env as its Redis variables.
+func runStarterEnv(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, &out, &errOut)
+	code = runEnv(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

@@ -127,3 +127,29 @@ func keyword(fields map[string]*commonpb.Payload, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// Recent returns the workflow IDs of the statedriven runs that match
+// ListQuery(query) and are open, or closed since since: what the Redis
+// mirror may still hold. Each ID comes once, however many runs (a
+// continue-as-new chain, a reused ID) it had; a user's ORDER BY is not
+// allowed here.
+func (c *Client) Recent(ctx context.Context, query string, since time.Time) ([]string, error) {
+	window := fmt.Sprintf("ExecutionStatus = 'Running' OR CloseTime > '%s'", since.UTC().Format(time.RFC3339))
+	q := "(" + window + ")"
+	if strings.TrimSpace(query) != "" {
+		q = "(" + query + ") AND " + q
+	}
+	runs, err := c.List(ctx, q, 0)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(runs))
+	var ids []string
+	for _, r := range runs {
+		if !seen[r.WorkflowID] {
+			seen[r.WorkflowID] = true
+			ids = append(ids, r.WorkflowID)
+		}
+	}
+	return ids, nil
+}

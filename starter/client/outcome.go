@@ -44,6 +44,19 @@ func (o Outcome) Complete() bool { return o.State == EndComplete }
 // and returns how it ended. runID "" means the latest run. An error means
 // the outcome could not be learned, not that the run failed.
 func (c *Client) Wait(ctx context.Context, workflowID, runID string) (Outcome, error) {
+	return c.wait(ctx, workflowID, runID, true)
+}
+
+// AwaitClose is Wait without asking every second whether the run has
+// ended: only Temporal's long poll for the result, which may answer up to
+// 20 s after the end (see awaitResult). It is for a caller that learns of
+// the end from elsewhere (the Redis mirror) and then calls Wait, and
+// that must not load Temporal meanwhile.
+func (c *Client) AwaitClose(ctx context.Context, workflowID, runID string) (Outcome, error) {
+	return c.wait(ctx, workflowID, runID, false)
+}
+
+func (c *Client) wait(ctx context.Context, workflowID, runID string, check bool) (Outcome, error) {
 	get := func(ctx context.Context) (workflows.Result, error) {
 		var res workflows.Result
 		err := c.sdk.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res)
@@ -53,7 +66,12 @@ func (c *Client) Wait(ctx context.Context, workflowID, runID string) (Outcome, e
 		d, err := c.Describe(ctx, workflowID)
 		return err == nil && !d.Running
 	}
-	res, err := awaitResult(ctx, get, ended, endedCheckEvery)
+	every := endedCheckEvery
+	if !check {
+		ended = func(context.Context) bool { return false }
+		every = time.Hour
+	}
+	res, err := awaitResult(ctx, get, ended, every)
 	o, err := OutcomeOf(res, err)
 	if err != nil {
 		return Outcome{}, c.explain(err, workflowID)

@@ -22,6 +22,9 @@ type Trail struct {
 	Gaps []SeqRange
 	// Runs is how many runs of the chain were read.
 	Runs int
+	// RunID is the latest run of the chain, whose records come last;
+	// FirstRunID is the chain's first run.
+	RunID, FirstRunID string
 }
 
 // SeqRange is a range of Seq, both ends included.
@@ -45,7 +48,10 @@ func (c *Client) Trail(ctx context.Context, workflowID string) (*Trail, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Trail{Records: live, Runs: 1}
+	t := &Trail{Records: live, Runs: 1, RunID: d.RunID, FirstRunID: d.FirstRunID}
+	if t.FirstRunID == "" {
+		t.FirstRunID = d.RunID
+	}
 	lowest := uint64(1)
 	if len(live) > 0 {
 		lowest = live[0].Seq

@@ -23,6 +23,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/common/dynamicconfig"
+	servertemporal "go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/statedriven/statedriven/activities"
@@ -41,7 +43,20 @@ var (
 func Shared(t testing.TB) *temporaltest.TestServer {
 	t.Helper()
 	once.Do(func() {
-		server = temporaltest.NewServer()
+		// As the dev server has them (host/devserver): with one history
+		// shard the server otherwise reads its task queues at most 20
+		// times a second, and a test that starts 200 runs at once waits
+		// tens of seconds for their first workflow tasks. One partition
+		// per task queue, so that a task never waits in a partition that
+		// the test's two pollers are not polling.
+		server = temporaltest.NewServer(temporaltest.WithBaseServerOptions(
+			servertemporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+				dynamicconfig.TransferProcessorMaxPollRPS.Key():         []dynamicconfig.ConstrainedValue{{Value: 1000}},
+				dynamicconfig.TimerProcessorMaxPollRPS.Key():            []dynamicconfig.ConstrainedValue{{Value: 1000}},
+				dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  []dynamicconfig.ConstrainedValue{{Value: 1}},
+				dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): []dynamicconfig.ConstrainedValue{{Value: 1}},
+			}),
+		))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := registerSearchAttributes(ctx, server); err != nil {
@@ -83,10 +98,30 @@ func ID(t testing.TB) string {
 // checks for a worker read them.
 func Worker(t testing.TB, queue string, specialists ...string) {
 	t.Helper()
+	runWorker(t, queue, projection.Discard, specialists...)
+}
+
+// WorkerWithRedis is Worker with the runs mirrored into the Redis at
+// redisURL (redistest.Server.URL), as a worker with REDIS_URL set does,
+// with the default options (prefix wf, TTL 24 h, 10000 records). It
+// returns a function that stops the worker before the test ends (to show
+// what reads without a worker); the workers stop at the end of the test
+// in any case.
+func WorkerWithRedis(t testing.TB, queue, redisURL string) (stop func()) {
+	t.Helper()
+	rdb, err := projection.Config{URL: redisURL}.Client()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rdb.Close() })
+	writer := projection.NewWriter(rdb, projection.Options{})
+	return runWorker(t, queue, writer.Project)
+}
+
+func runWorker(t testing.TB, queue string, project func(context.Context, contract.ProjectionBatch) (contract.ProjectionResult, error), specialists ...string) (stop func()) {
+	t.Helper()
 	runner := activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{})
-	start(t, queue, func(w worker.Worker) {
+	stop = start(t, queue, func(w worker.Worker) {
 		workflows.Register(w)
-		projection.Register(w, projection.Discard)
+		projection.Register(w, project)
 		runner.RegisterActions(w)
 		runner.Register(w)
 	})
@@ -97,6 +132,7 @@ func Worker(t testing.TB, queue string, specialists ...string) {
 		start(t, q, func(w worker.Worker) { runner.Register(w) })
 		awaitPollers(t, q, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
 	}
+	return stop
 }
 
 func awaitPollers(t testing.TB, queue string, kind enumspb.TaskQueueType) {
@@ -137,12 +173,16 @@ func OversizedWorker(t testing.TB, queue string) {
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 }
 
-func start(t testing.TB, queue string, register func(worker.Worker)) {
+// start runs a worker on queue until the test ends, or until the
+// function it returns is called.
+func start(t testing.TB, queue string, register func(worker.Worker)) (stop func()) {
 	t.Helper()
 	w := worker.New(Client(t), queue, worker.Options{})
 	register(w)
 	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	stop = sync.OnceFunc(w.Stop)
+	t.Cleanup(stop)
+	return stop
 }
 
 // registerSearchAttributes adds statedriven's search attributes and
