@@ -25,7 +25,7 @@ func startProjection(ctx context.Context, cfg Config, log *zap.Logger) (projectF
 		log.Info("no Redis configured (" + projection.EnvURL + "): runs are not mirrored into Redis, and the starter reads from Temporal")
 		return projection.Discard, func() {}, nil
 	}
-	rdb, err := cfg.Redis.Client()
+	rdb, err := cfg.Redis.WriterClient()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", projection.EnvURL, err)
 	}

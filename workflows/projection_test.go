@@ -31,7 +31,7 @@ func mirrored(t *testing.T) (*bundle, *redistest.Server, *redis.Client) {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
 	b := setup(t)
-	wdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	wdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialerRetries: 1}) // as projection.Config.WriterClient
 	t.Cleanup(func() { _ = wdb.Close() })
 	b.project = projection.NewWriter(wdb, projection.Options{}).Project
 	return b, srv, rdb

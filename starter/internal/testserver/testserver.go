@@ -109,7 +109,7 @@ func Worker(t testing.TB, queue string, specialists ...string) {
 // in any case.
 func WorkerWithRedis(t testing.TB, queue, redisURL string) (stop func()) {
 	t.Helper()
-	rdb, err := projection.Config{URL: redisURL}.Client()
+	rdb, err := projection.Config{URL: redisURL}.WriterClient()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rdb.Close() })
 	writer := projection.NewWriter(rdb, projection.Options{})
