@@ -20,13 +20,21 @@ import (
 // "Redis projection"), per workflow task that made transitions it adds
 // one history event (the local activity's marker) and no workflow task:
 // the marker is written with the commands of the task that made the
-// transitions, which waits for the write (a Redis round trip, well under a
-// millisecond on loopback). An activity instead would add three events
+// transitions, which waits for the write (lag p50 1.3 ms, p99 9.5 ms with
+// 200 runs at once). An activity instead would add three events
 // (scheduled, started, completed) and a workflow task (three more) per
 // batch, and a Temporal round trip of lag; a side effect or a write from
 // workflow code is not allowed (no I/O in workflow code). So all the
-// transitions of one workflow task are one batch, and a five-step run adds
-// about seven events to its history.
+// transitions of one workflow task are one batch, and a five-step run has
+// 6 more events (43 against 37); its throughput ratio to a hand-written
+// workflow measured 0.897 and 0.908 with the projection on, 0.944 with a
+// worker without Redis.
+//
+// The write happens before Temporal accepts the workflow task. When it
+// refuses the task's completion (an event arrived meanwhile) the task runs
+// again and may make its records anew; each batch is stamped with its
+// workflow task, so the later attempt's records replace the refused one's
+// (package projection).
 //
 // While Redis is slow or down, a write fails after projectTimeout and the
 // coroutine waits (a timer, backoff up to projectMaxBackoff) before it
