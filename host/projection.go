@@ -7,12 +7,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/projection"
 )
-
-// projectFunc is the projection's local activity.
-type projectFunc = func(context.Context, contract.ProjectionBatch) (contract.ProjectionResult, error)
 
 // startProjection connects to the Redis of cfg.Redis and returns the
 // writer that runs mirror themselves through, and a function that closes
@@ -20,7 +16,7 @@ type projectFunc = func(context.Context, contract.ProjectionBatch) (contract.Pro
 // mirrored and returns projection.Discard. A Redis that does not answer
 // at start is not an error: runs go on and their mirrors catch up once it
 // answers.
-func startProjection(ctx context.Context, cfg Config, log *zap.Logger) (projectFunc, func(), error) {
+func startProjection(ctx context.Context, cfg Config, log *zap.Logger) (projection.ProjectFunc, func(), error) {
 	if cfg.Redis == nil {
 		log.Info("no Redis configured (" + projection.EnvURL + "): runs are not mirrored into Redis, and the starter reads from Temporal")
 		return projection.Discard, func() {}, nil

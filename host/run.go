@@ -158,7 +158,7 @@ func startDev(ctx context.Context, cfg Config, log *zap.Logger) (DevServer, erro
 
 // startWorkers starts the main queue's worker and the specialists'. On
 // error it stops those already started.
-func startWorkers(c client.Client, cfg Config, reg Registrar, project projectFunc, fatal chan<- error) (_ []worker.Worker, err error) {
+func startWorkers(c client.Client, cfg Config, reg Registrar, project projection.ProjectFunc, fatal chan<- error) (_ []worker.Worker, err error) {
 	var started []worker.Worker
 	defer func() {
 		if err != nil {

@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -202,4 +203,36 @@ func redactedURL(u *url.URL) string {
 	}
 	c.RawQuery = q.Encode()
 	return c.Redacted()
+}
+
+// Redacted is c's URL with its passwords replaced, for logs.
+func (c Config) Redacted() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return "(a REDIS_URL that does not parse)"
+	}
+	return redactedURL(u)
+}
+
+// WriterClient is Client for a worker's writes: unless the URL says
+// otherwise, a failed command is not retried and a failed dial is not
+// tried again, since the run itself tries again later with everything
+// that piled up. So a Redis that is down costs a run's workflow task one
+// refused dial, not go-redis's retries.
+func (c Config) WriterClient() (redis.UniversalClient, error) {
+	conn, err := parseURL(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvURL, err)
+	}
+	switch {
+	case conn.single != nil:
+		conn.single.MaxRetries = cmp.Or(conn.single.MaxRetries, -1)
+		conn.single.DialerRetries = cmp.Or(conn.single.DialerRetries, 1)
+	case conn.failover != nil:
+		conn.failover.MaxRetries = cmp.Or(conn.failover.MaxRetries, -1)
+		conn.failover.DialerRetries = cmp.Or(conn.failover.DialerRetries, 1)
+	case conn.cluster != nil:
+		conn.cluster.MaxRetries = cmp.Or(conn.cluster.MaxRetries, -1)
+	}
+	return conn.client(), nil
 }

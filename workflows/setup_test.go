@@ -134,7 +134,7 @@ type bundle struct {
 	reg    *activities.Registry
 	// project is the worker's Redis projection (nil: one that writes
 	// nothing).
-	project func(context.Context, contract.ProjectionBatch) (contract.ProjectionResult, error)
+	project projection.ProjectFunc
 }
 
 // setup returns a test bundle; call start to run a worker on its queue
@@ -155,7 +155,7 @@ func setup(t *testing.T) *bundle {
 
 // projectionOrDiscard is the bundle's projection, or one that writes
 // nothing.
-func (b *bundle) projectionOrDiscard() func(context.Context, contract.ProjectionBatch) (contract.ProjectionResult, error) {
+func (b *bundle) projectionOrDiscard() projection.ProjectFunc {
 	if b.project != nil {
 		return b.project
 	}
