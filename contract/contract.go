@@ -11,6 +11,7 @@
 package contract
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/statedriven/statedriven/statemachine"
@@ -36,6 +37,17 @@ const (
 
 	UpdateApprove = "approve"
 	UpdateReject  = "reject"
+	// The operator's updates (issue 11). Each has a validator: a refused
+	// request is answered with the reason and leaves no trace in the run.
+	UpdateRollback   = "rollback"
+	UpdateTransition = "transition"
+	UpdateSkip       = "skip"
+	UpdateModify     = "modify"
+	// UpdatePause and UpdateResume share their names with the signals:
+	// the signal is fire-and-forget (the Temporal CLI, the Web UI), the
+	// update answers whether the run took it (the starter).
+	UpdatePause  = "pause"
+	UpdateResume = "resume"
 
 	// RunStepName is the activity type of every step. A specialist worker,
 	// in any language, serves a specialist's task queue by registering an
@@ -82,9 +94,45 @@ type HistoryRequest struct {
 const MaxHistoryPage = 5000
 
 // Reason is the optional payload of the pause, resume and cancel signals
-// and of the reject update.
+// and of the approve, reject, pause, resume and skip updates: why, and
+// who asks. The history records both; a request without Who is recorded
+// as AnonymousWho (Temporal does not tell a workflow who sent a signal or
+// an update; its own event history keeps the sender's identity).
 type Reason struct {
 	Reason string `json:"reason,omitempty"`
+	Who    string `json:"who,omitempty"`
+}
+
+// AnonymousWho is the who recorded for a request that names nobody.
+const AnonymousWho = "anonymous"
+
+// RollbackRequest is the rollback update's payload: undo the last Steps
+// completed steps (a parallel group counts as one), running their
+// compensations newest first, and go on from the first step undone.
+type RollbackRequest struct {
+	Steps  int    `json:"steps"`
+	Reason string `json:"reason,omitempty"`
+	Who    string `json:"who,omitempty"`
+}
+
+// TransitionRequest is the transition update's payload: a manual move to
+// To (a state's name), through the machine's transition table and guards.
+type TransitionRequest struct {
+	To     string `json:"to"`
+	Reason string `json:"reason,omitempty"`
+	Who    string `json:"who,omitempty"`
+}
+
+// ModifyRequest is the modify update's payload: the steps the run has not
+// reached replaced by those of a new definition. Plan is a compiled plan
+// (as the starter sends it, its hash checked); Definition is a definition
+// document (JSON, or YAML in a JSON string), compiled by the run with the
+// same validator as a file. Exactly one of them is set.
+type ModifyRequest struct {
+	Plan       json.RawMessage `json:"plan,omitempty"`
+	Definition json.RawMessage `json:"definition,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Who        string          `json:"who,omitempty"`
 }
 
 // Progress answers the `progress` query; the Redis projection returns the
@@ -112,6 +160,14 @@ type StateView struct {
 	Resumes      statemachine.State `json:"resumes,omitempty"`
 	CurrentSteps []string           `json:"current_steps"`
 	Seq          uint64             `json:"seq"`
+	// Next is the step the run goes on with once the current one ends
+	// (after a rollback: the first step undone).
+	Next string `json:"next,omitempty"`
+	// PlanHash is the hash of the plan the run follows (it changes with
+	// modify).
+	PlanHash string `json:"plan_hash,omitempty"`
+	// RollingBack is set while a rollback's compensations run.
+	RollingBack bool `json:"rolling_back,omitempty"`
 }
 
 // ProjectActivityName is the local activity through which a run mirrors

@@ -63,6 +63,10 @@ type Input struct {
 	// before the projector or written by hand, is decided by a version
 	// marker: a new run mirrors, a recorded one replays as it ran.
 	Projection int `json:"projection,omitempty"`
+	// Redrive is set when the run continues a FAILED or CANCELLED run
+	// (`starter retry`): it starts at Redrive.From with the outputs of
+	// the steps that had succeeded.
+	Redrive *Redrive `json:"redrive,omitempty"`
 	// Carry is set only when a run continues as new: the machine and the
 	// data it had, so the new run picks up where the old one stopped.
 	Carry *Carry `json:"carry,omitempty"`
@@ -106,7 +110,22 @@ type Carry struct {
 	Projected uint64 `json:"projected,omitempty"`
 }
 
-// Result is what a finished run returns.
+// Redrive links a run to the FAILED or CANCELLED run it continues.
+type Redrive struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	// From is the step the new run starts with.
+	From string `json:"from"`
+	// Steps are the outputs of the old run's steps, by name, as the new
+	// run's steps see them (`steps.NAME`).
+	Steps  map[string]any `json:"steps,omitempty"`
+	Reason string         `json:"reason,omitempty"`
+	Who    string         `json:"who,omitempty"`
+}
+
+// Result is what a finished run returns. A FAILED run carries it as its
+// failure's details, a CANCELLED one as its cancellation's details, so
+// that `starter retry` can pick up from it.
 type Result struct {
 	State statemachine.State `json:"state"`
 	// Steps are the step outputs, by step name.
@@ -116,4 +135,11 @@ type Result struct {
 	// they were over the payload limit, and Temporal would have refused
 	// the run's completion again and again.
 	StepsOmitted string `json:"steps_omitted,omitempty"`
+	// Step is, in a FAILED or CANCELLED run, the step that failed or was
+	// running (or due next) when the run was cancelled: where a redrive
+	// starts by default.
+	Step string `json:"step,omitempty"`
+	// PlanHash is the hash of the plan the run followed at its end (a
+	// modify changes it).
+	PlanHash string `json:"plan_hash,omitempty"`
 }
