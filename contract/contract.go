@@ -71,6 +71,11 @@ const (
 	ProgressAttribute = "WorkflowProgress"
 	// DefinitionAttribute (Keyword) is the name of the run's definition.
 	DefinitionAttribute = "DefinitionName"
+	// RedrivenFromAttribute (Keyword) is, on a run started by `starter
+	// retry`, the run ID of the FAILED or CANCELLED run it continues. The
+	// starter sets it at start; a namespace without it gets the link in
+	// the input and the history only.
+	RedrivenFromAttribute = "RedrivenFrom"
 )
 
 // Record is one entry of a run's history, as the `history` query answers
