@@ -8,7 +8,9 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 
 	sdkclient "go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
@@ -32,6 +34,11 @@ type Config struct {
 	Address string
 	// Namespace overrides TEMPORAL_NAMESPACE and the profile.
 	Namespace string
+	// Identity is who the client says it is: Temporal records it on every
+	// request (signals, updates, starts), and the starter sends it as the
+	// "who" of its requests. Empty means the profile's, or else the SDK's
+	// default (pid@host@).
+	Identity string
 	// Env replaces the process environment; nil reads the real one.
 	Env envconfig.EnvLookup
 }
@@ -59,6 +66,14 @@ func (c Config) Options() (sdkclient.Options, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
 	}
+	if c.Identity != "" {
+		opts.Identity = c.Identity
+	}
+	if opts.Identity == "" {
+		// The SDK's own default, spelt here so that the caller can send
+		// the same value as the who of its requests.
+		opts.Identity = fmt.Sprintf("%d@%s@", os.Getpid(), hostname())
+	}
 	// The SDK logs to stderr by default; a command-line tool reports
 	// through its errors instead.
 	opts.Logger = log.NewStructuredLogger(slog.New(slog.DiscardHandler))
@@ -70,6 +85,7 @@ type Client struct {
 	sdk       sdkclient.Client
 	address   string
 	namespace string
+	identity  string
 	tls       bool
 	apiKey    bool
 }
@@ -83,6 +99,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		address:   opts.HostPort,
 		namespace: opts.Namespace,
+		identity:  opts.Identity,
 		tls:       opts.ConnectionOptions.TLS != nil,
 		apiKey:    opts.Credentials != nil,
 	}
@@ -102,6 +119,27 @@ func (c *Client) Address() string { return c.address }
 
 // Namespace is the namespace the client works in.
 func (c *Client) Namespace() string { return c.namespace }
+
+// Identity is who the client says it is to Temporal (see Config.Identity).
+func (c *Client) Identity() string { return c.identity }
+
+// UserIdentity is "$USER@hostname", the identity a person at this
+// machine gets by default; "" when USER is not set (getenv reads it).
+func UserIdentity(getenv func(string) string) string {
+	user := getenv("USER")
+	if user == "" {
+		return ""
+	}
+	return user + "@" + hostname()
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unknown"
+	}
+	return h
+}
 
 func (c *Client) explain(err error, workflowID string) error {
 	return Explain(err, Target{Address: c.address, Namespace: c.namespace, WorkflowID: workflowID, TLS: c.tls, APIKey: c.apiKey})

@@ -40,6 +40,10 @@ var (
 	// ErrRefused: the workflow refused a query or an update (its validator
 	// said no); the message is the workflow's.
 	ErrRefused = errors.New("refused by the workflow")
+	// ErrUnknownUpdate: the run's worker has no handler for the update:
+	// it is older than the caller (Temporal's own answer, not a
+	// validator's).
+	ErrUnknownUpdate = errors.New("update unknown to the worker")
 	// ErrNoAnswer: a query or update got no answer in time, usually
 	// because no worker polls the workflow's task queue.
 	ErrNoAnswer = errors.New("no answer")

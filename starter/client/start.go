@@ -33,6 +33,10 @@ type StartRequest struct {
 	// progress alone reaches WorkflowProgress; unset means
 	// workflows.DefaultProgressEvery, and 0 writes every change.
 	ProgressEvery definition.Duration
+	// Redrive, when set, makes the run continue a FAILED or CANCELLED run
+	// (see Client.Redrive): it goes into the input, and its RunID into the
+	// RedrivenFrom search attribute.
+	Redrive *workflows.Redrive
 }
 
 // Validate reports what is wrong with r, before anything is sent.
@@ -147,14 +151,29 @@ func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) 
 	if req.ProgressEvery.Set {
 		in.ProgressEvery = req.ProgressEvery
 	}
+	in.Redrive = req.Redrive
 	started := &Started{WorkflowID: id, TaskQueue: queue}
 
+	base := opts.TypedSearchAttributes
+	if req.Redrive != nil {
+		opts.TypedSearchAttributes = withRedrivenFrom(base, req.Redrive.RunID)
+	}
 	run, err := c.sdk.ExecuteWorkflow(ctx, opts, contract.WorkflowType, in)
-	if err != nil && unregisteredAttribute(err) {
+	if err != nil && req.Redrive != nil && unregisteredAttribute(err, RedrivenFromAttribute.GetName()) {
+		// The link stays in the input and the run's history; only the
+		// list filter is lost.
 		started.Warning = fmt.Sprintf(
+			"namespace %s has no search attribute %s, so the run started without it and `temporal workflow list --query` cannot find it by the run it continues "+
+				"(the link is in its input; a worker of this version registers the attribute where the server allows, or run: temporal operator search-attribute create --name %s --type Keyword)",
+			c.namespace, RedrivenFromAttribute.GetName(), RedrivenFromAttribute.GetName())
+		opts.TypedSearchAttributes = base
+		run, err = c.sdk.ExecuteWorkflow(ctx, opts, contract.WorkflowType, in)
+	}
+	if err != nil && unregisteredAttribute(err, statedrivenAttributes...) {
+		started.Warning = joinWarnings(started.Warning, fmt.Sprintf(
 			"namespace %s has no search attribute %s, so the run started without it (the worker registers it where the server allows; "+
 				"or run: temporal operator search-attribute create --name %s --type Keyword)",
-			c.namespace, workflows.DefinitionAttribute.GetName(), workflows.DefinitionAttribute.GetName())
+			c.namespace, workflows.DefinitionAttribute.GetName(), workflows.DefinitionAttribute.GetName()))
 		opts.TypedSearchAttributes = temporal.SearchAttributes{}
 		// The run must not upsert them either: the server would refuse
 		// every workflow task that tries.
@@ -168,16 +187,44 @@ func (c *Client) Start(ctx context.Context, req StartRequest) (*Started, error) 
 	return started, nil
 }
 
+// RedrivenFromAttribute is the search attribute that links a run started
+// by a redrive to the run it continues (contract.RedrivenFromAttribute).
+var RedrivenFromAttribute = temporal.NewSearchAttributeKeyKeyword(contract.RedrivenFromAttribute)
+
+// withRedrivenFrom is attrs with RedrivenFrom set to runID.
+func withRedrivenFrom(attrs temporal.SearchAttributes, runID string) temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{RedrivenFromAttribute.ValueSet(runID)}
+	for key, value := range attrs.GetUntypedValues() {
+		switch k := key.(type) {
+		case temporal.SearchAttributeKeyKeyword:
+			updates = append(updates, k.ValueSet(value.(string)))
+		case temporal.SearchAttributeKeyInt64:
+			updates = append(updates, k.ValueSet(value.(int64)))
+		}
+	}
+	return temporal.NewSearchAttributes(updates...)
+}
+
+func joinWarnings(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// statedrivenAttributes are the search attributes every run starts with.
+var statedrivenAttributes = []string{workflows.DefinitionAttribute.GetName(), workflows.StateAttribute.GetName(), workflows.ProgressAttribute.GetName()}
+
 // unregisteredAttribute reports whether the server refused a start because
-// statedriven's search attributes are not registered in the namespace.
+// one of the search attributes names is not registered in the namespace.
 // The server's wording differs by visibility store ("search attribute X is
 // not defined", "has no mapping defined for search attribute X"); both
 // name the attribute.
-func unregisteredAttribute(err error) bool {
+func unregisteredAttribute(err error, names ...string) bool {
 	if Code(err) != codes.InvalidArgument {
 		return false
 	}
-	for _, name := range []string{workflows.DefinitionAttribute.GetName(), workflows.StateAttribute.GetName(), workflows.ProgressAttribute.GetName()} {
+	for _, name := range names {
 		if strings.Contains(err.Error(), name) {
 			return true
 		}

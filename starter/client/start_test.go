@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/statedriven/statedriven/definition"
+	"github.com/statedriven/statedriven/workflows"
 )
 
 func TestNewWorkflowID(t *testing.T) {
@@ -29,11 +30,35 @@ func TestSummary(t *testing.T) {
 
 func TestUnregisteredAttribute(t *testing.T) {
 	t.Parallel()
-	require.True(t, unregisteredAttribute(serviceerror.NewInvalidArgument("search attribute DefinitionName is not defined")))
+	require.True(t, unregisteredAttribute(serviceerror.NewInvalidArgument("search attribute DefinitionName is not defined"), statedrivenAttributes...))
 	require.True(t, unregisteredAttribute(fmt.Errorf("start: %w",
-		serviceerror.NewInvalidArgument("Namespace default has no mapping defined for search attribute DefinitionName"))))
-	require.False(t, unregisteredAttribute(serviceerror.NewInvalidArgument("WorkflowId is not set")))
-	require.False(t, unregisteredAttribute(serviceerror.NewUnavailable("DefinitionName")))
+		serviceerror.NewInvalidArgument("Namespace default has no mapping defined for search attribute DefinitionName")), statedrivenAttributes...))
+	require.False(t, unregisteredAttribute(serviceerror.NewInvalidArgument("WorkflowId is not set"), statedrivenAttributes...))
+	require.False(t, unregisteredAttribute(serviceerror.NewUnavailable("DefinitionName"), statedrivenAttributes...))
+	redriven := serviceerror.NewInvalidArgument("search attribute RedrivenFrom is not defined")
+	require.True(t, unregisteredAttribute(redriven, RedrivenFromAttribute.GetName()))
+	require.False(t, unregisteredAttribute(redriven, statedrivenAttributes...), "only RedrivenFrom is dropped")
+}
+
+func TestWithRedrivenFrom(t *testing.T) {
+	t.Parallel()
+	opts := StartOptions(&definition.Plan{Name: "orders", Hash: "sha256:00"}, "order-42", "q")
+	attrs := withRedrivenFrom(opts.TypedSearchAttributes, "run-1")
+	require.Equal(t, 4, attrs.Size())
+	got, ok := attrs.GetKeyword(RedrivenFromAttribute)
+	require.True(t, ok)
+	require.Equal(t, "run-1", got)
+	name, _ := attrs.GetKeyword(workflows.DefinitionAttribute)
+	require.Equal(t, "orders", name)
+	progress, ok := attrs.GetInt64(workflows.ProgressAttribute)
+	require.True(t, ok)
+	require.Zero(t, progress)
+}
+
+func TestUnknownUpdate(t *testing.T) {
+	t.Parallel()
+	require.True(t, unknownUpdate("unknown update pause. KnownUpdates=[approve reject]"))
+	require.False(t, unknownUpdate("the run is PAUSED already"))
 }
 
 // Queues finds every queue a plan's activities use: plain steps, a
