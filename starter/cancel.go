@@ -44,7 +44,7 @@ func newCancel(g *globals) *cobra.Command {
 					return failed(err)
 				}
 				if g.json {
-					return g.printJSON(signalView{WorkflowID: id, Terminated: true, Reason: reason})
+					return g.printJSON(signalView{WorkflowID: id, Terminated: true, Reason: reason, Who: c.Identity()})
 				}
 				_, err := fmt.Fprintf(g.stdout, "terminated %s\n", id)
 				return err
@@ -61,10 +61,10 @@ func newCancel(g *globals) *cobra.Command {
 					return &exitError{code: exitFailed, err: stuckCancel(d, f)}
 				}
 			}
-			return g.signal(ctx, c, id, contract.SignalCancel, reason)
+			return g.signal(ctx, c, id, contract.SignalCancel, contract.Reason{Reason: reason, Who: c.Identity()}, "")
 		}),
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why, kept in the run's history")
+	g.steerFlags(cmd, &reason)
 	cmd.Flags().BoolVar(&terminate, "terminate", false, "end the run at once on the server, without the workflow (no compensation, ends TERMINATED)")
 	return cmd
 }

@@ -72,7 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // runEnv is run with the Redis variables (REDIS_URL, STATEDRIVEN_REDIS_*)
-// read through getenv, so that tests give each command its own.
+// and USER (the default --who) read through getenv, so that tests give
+// each command its own.
 func runEnv(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	root := newRoot(getenv, stdout, stderr)
 	root.SetArgs(args)
@@ -98,7 +99,11 @@ type globals struct {
 	json      bool
 	address   string
 	namespace string
-	// getenv reads the Redis variables (os.Getenv in the program).
+	// who is --who of the verbs that steer a run; "" means the caller's
+	// identity (see identity).
+	who string
+	// getenv reads the Redis variables and USER (os.Getenv in the
+	// program).
 	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
@@ -137,11 +142,16 @@ func newRoot(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comman
 		newProgress(g),
 		newHistory(g),
 		newList(g),
-		newSignal(g, contract.SignalPause, "Pause a run: it stops before its next step until resumed"),
-		newSignal(g, contract.SignalResume, "Resume a paused run where it left off"),
+		newPause(g),
+		newResume(g),
 		newCancel(g),
 		newUpdate(g, contract.UpdateApprove, "Approve a run waiting in REVIEW"),
 		newUpdate(g, contract.UpdateReject, "Reject a run waiting in REVIEW"),
+		newRollback(g),
+		newTransition(g),
+		newSkip(g),
+		newModify(g),
+		newRetry(g),
 		newProjection(g),
 	)
 	return root
@@ -163,11 +173,23 @@ func (g *globals) withClient(run func(ctx context.Context, c *client.Client, arg
 }
 
 func (g *globals) dial(ctx context.Context) (*client.Client, error) {
-	c, err := client.Dial(ctx, client.Config{Address: g.address, Namespace: g.namespace})
+	c, err := client.Dial(ctx, client.Config{Address: g.address, Namespace: g.namespace, Identity: g.identity()})
 	if err != nil {
 		return nil, failed(err)
 	}
 	return c, nil
+}
+
+// identity is who the starter says it is, to Temporal (the client's
+// identity, which Temporal records on every request) and to the run (the
+// who of every request, which the run's history records): --who, else
+// $USER@hostname, else the client's default (the profile's identity, or
+// the SDK's pid@hostname@).
+func (g *globals) identity() string {
+	if g.who != "" {
+		return g.who
+	}
+	return client.UserIdentity(g.getenv)
 }
 
 // failed gives an error from package client its exit code: 2 when the

@@ -271,14 +271,16 @@ func renderStatus(w io.Writer, v statusView) error {
 // startedView is what run prints once the run has started (and its JSON;
 // with --wait the outcome joins it).
 type startedView struct {
-	WorkflowID string       `json:"workflow_id"`
-	RunID      string       `json:"run_id"`
-	Namespace  string       `json:"namespace"`
-	TaskQueue  string       `json:"task_queue"`
-	Definition string       `json:"definition"`
-	Hash       string       `json:"hash"`
-	Warnings   []string     `json:"warnings,omitempty"`
-	Outcome    *outcomeView `json:"outcome,omitempty"`
+	WorkflowID string   `json:"workflow_id"`
+	RunID      string   `json:"run_id"`
+	Namespace  string   `json:"namespace"`
+	TaskQueue  string   `json:"task_queue"`
+	Definition string   `json:"definition"`
+	Hash       string   `json:"hash"`
+	Warnings   []string `json:"warnings,omitempty"`
+	// Retry is set when the run continues an ended one (starter retry).
+	Retry   *retryView   `json:"retry,omitempty"`
+	Outcome *outcomeView `json:"outcome,omitempty"`
 	// show is the Temporal CLI command that shows the run.
 	show string
 }
@@ -305,6 +307,12 @@ func renderStarted(w io.Writer, v startedView) error {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "  run ID\t%s\n", v.RunID)
 	fmt.Fprintf(tw, "  definition\t%s (%s)\n", v.Definition, client.ShortHash(v.Hash))
+	if r := v.Retry; r != nil {
+		fmt.Fprintf(tw, "  retries\trun %s of %s (%s), from step %s\n", r.RunID, r.WorkflowID, r.State, r.From)
+		if len(r.Carried) > 0 {
+			fmt.Fprintf(tw, "  carried\tthe outputs of %s\n", strings.Join(r.Carried, ", "))
+		}
+	}
 	fmt.Fprintf(tw, "  task queue\t%s\n", v.TaskQueue)
 	fmt.Fprintf(tw, "  namespace\t%s\n", v.Namespace)
 	fmt.Fprintf(tw, "  see it\t%s (or in the Web UI)\n", v.show)
