@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/host"
@@ -20,7 +21,8 @@ func TestSearchAttributesAreTheContract(t *testing.T) {
 	for _, key := range []interface {
 		GetName() string
 		GetValueType() enumspb.IndexedValueType
-	}{workflows.StateAttribute, workflows.ProgressAttribute, workflows.DefinitionAttribute} {
+	}{workflows.StateAttribute, workflows.ProgressAttribute, workflows.DefinitionAttribute,
+		temporal.NewSearchAttributeKeyKeyword(contract.RedrivenFromAttribute)} {
 		want[key.GetName()] = key.GetValueType()
 	}
 	require.Equal(t, want, host.SearchAttributes())

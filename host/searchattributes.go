@@ -15,14 +15,16 @@ import (
 	"github.com/statedriven/statedriven/contract"
 )
 
-// SearchAttributes returns the custom search attributes that
-// statedriven's workflow upserts on every transition, by name, with their
-// types (the contract in ../shared/DESIGN.md).
+// SearchAttributes returns the custom search attributes of statedriven's
+// runs, by name, with their types (the contract in ../shared/DESIGN.md):
+// those the workflow upserts on every transition, and RedrivenFrom, which
+// `starter retry` sets at start.
 func SearchAttributes() map[string]enumspb.IndexedValueType {
 	return map[string]enumspb.IndexedValueType{
-		contract.StateAttribute:      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		contract.ProgressAttribute:   enumspb.INDEXED_VALUE_TYPE_INT,
-		contract.DefinitionAttribute: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		contract.StateAttribute:        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		contract.ProgressAttribute:     enumspb.INDEXED_VALUE_TYPE_INT,
+		contract.DefinitionAttribute:   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		contract.RedrivenFromAttribute: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }
 
@@ -120,7 +122,8 @@ func searchAttributesHelp(namespace string) string {
 	return fmt.Sprintf("statedriven's search attributes could not be registered, so the Web UI and "+
 		"`temporal workflow list --query` cannot filter runs by state or progress, and runs must be started "+
 		"without them. Add them once: on Temporal Cloud, `tcld namespace search-attributes add --namespace %[1]s "+
-		"--search-attribute WorkflowState=Keyword --search-attribute WorkflowProgress=Int --search-attribute DefinitionName=Keyword`; "+
+		"--search-attribute WorkflowState=Keyword --search-attribute WorkflowProgress=Int --search-attribute DefinitionName=Keyword "+
+		"--search-attribute RedrivenFrom=Keyword`; "+
 		"elsewhere, `temporal operator search-attribute create --namespace %[1]s --name WorkflowState --type Keyword "+
-		"--name WorkflowProgress --type Int --name DefinitionName --type Keyword`", namespace)
+		"--name WorkflowProgress --type Int --name DefinitionName --type Keyword --name RedrivenFrom --type Keyword`", namespace)
 }

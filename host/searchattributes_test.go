@@ -64,6 +64,7 @@ func TestRegisterSearchAttributes(t *testing.T) {
 		require.Equal(t, []map[string]enumspb.IndexedValueType{{
 			"WorkflowProgress": enumspb.INDEXED_VALUE_TYPE_INT,
 			"DefinitionName":   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			"RedrivenFrom":     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		}}, op.adds)
 		require.Equal(t, SearchAttributes(), op.attrs)
 	})
@@ -95,7 +96,7 @@ func TestRegisterSearchAttributes(t *testing.T) {
 			op := &fakeOperator{attrs: map[string]enumspb.IndexedValueType{}, addErr: refusal}
 			err := RegisterSearchAttributes(ctx, op, "orders.acct")
 			require.ErrorIs(t, err, ErrSearchAttributesRefused)
-			require.ErrorContains(t, err, `add search attributes [DefinitionName WorkflowProgress WorkflowState] to namespace "orders.acct"`)
+			require.ErrorContains(t, err, `add search attributes [DefinitionName RedrivenFrom WorkflowProgress WorkflowState] to namespace "orders.acct"`)
 		}
 		require.Contains(t, searchAttributesHelp("orders.acct"), "tcld namespace search-attributes add --namespace orders.acct --search-attribute WorkflowState=Keyword")
 		require.Contains(t, searchAttributesHelp("orders.acct"), "temporal operator search-attribute create --namespace orders.acct --name WorkflowState --type Keyword")

@@ -29,7 +29,7 @@ import (
 // The dev server keeps the indexes over the row's own columns (workflow
 // id, type, status, times, task queue, parents) and over the slots that a
 // namespace maps a custom search attribute to (statedriven's
-// WorkflowState, DefinitionName and WorkflowProgress, and any that a user
+// WorkflowState, DefinitionName, WorkflowProgress and RedrivenFrom, and any that a user
 // adds), and drops the rest. A query on an attribute without an index
 // still answers: SQLite reads the rows, which for a dev server's
 // thousands of runs takes milliseconds. That includes Temporal's own

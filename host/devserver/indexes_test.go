@@ -36,7 +36,7 @@ func TestDataDirKeepsTheIndexesItIsSearchedBy(t *testing.T) {
 
 	mapped, err := mappedFields(filepath.Join(dir, DatabaseFile))
 	require.NoError(t, err)
-	require.Len(t, mapped, 3, "WorkflowState, DefinitionName, WorkflowProgress")
+	require.Len(t, mapped, 4, "WorkflowState, DefinitionName, WorkflowProgress, RedrivenFrom")
 
 	all, err := schemaIndexes()
 	require.NoError(t, err)
@@ -57,7 +57,7 @@ func TestDataDirKeepsTheIndexesItIsSearchedBy(t *testing.T) {
 	}
 	require.True(t, names["default_idx"])
 	require.True(t, names["by_workflow_id"])
-	require.Len(t, names, 14+3)
+	require.Len(t, names, 14+4)
 
 	var one string
 	for f := range mapped {

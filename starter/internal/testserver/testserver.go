@@ -197,6 +197,7 @@ func registerSearchAttributes(ctx context.Context, ts *temporaltest.TestServer) 
 			workflows.StateAttribute.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 			workflows.ProgressAttribute.GetName():   enumspb.INDEXED_VALUE_TYPE_INT,
 			workflows.DefinitionAttribute.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			contract.RedrivenFromAttribute:          enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		},
 	})
 	if err != nil {
@@ -215,7 +216,8 @@ func registerSearchAttributes(ctx context.Context, ts *temporaltest.TestServer) 
 	opts := sdkclient.StartWorkflowOptions{
 		ID: "search-attribute-probe", TaskQueue: queue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.StateAttribute.ValueSet("INITIAL"), workflows.ProgressAttribute.ValueSet(0), workflows.DefinitionAttribute.ValueSet("probe")),
+			workflows.StateAttribute.ValueSet("INITIAL"), workflows.ProgressAttribute.ValueSet(0), workflows.DefinitionAttribute.ValueSet("probe"),
+			temporal.NewSearchAttributeKeyKeyword(contract.RedrivenFromAttribute).ValueSet("probe")),
 	}
 	for {
 		// A refused workflow task is retried by the server until the
