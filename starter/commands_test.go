@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -65,6 +67,20 @@ func TestCommandUsageErrors(t *testing.T) {
 		{"cancel reason needs a value", []string{"cancel", "order-42", "--reason"}, "flag needs an argument: --reason"},
 		{"approve two ids", []string{"approve", "a", "b"}, "accepts 1 arg(s), received 2"},
 		{"reject unknown flag", []string{"reject", "a", "--steps", "2"}, "unknown flag: --steps"},
+		{"who needs a value", []string{"pause", "order-42", "--who"}, "flag needs an argument: --who"},
+		{"rollback without steps", []string{"rollback", "order-42"}, "--steps 0: give how many completed steps to undo, 1 or more"},
+		{"rollback zero steps", []string{"rollback", "order-42", "--steps", "0"}, "--steps 0: give how many completed steps to undo, 1 or more"},
+		{"rollback negative steps", []string{"rollback", "order-42", "--steps", "-2"}, "--steps -2: give how many completed steps to undo, 1 or more"},
+		{"rollback steps not a number", []string{"rollback", "order-42", "--steps", "two"}, `invalid argument "two" for "--steps"`},
+		{"rollback without id", []string{"rollback", "--steps", "1"}, "accepts 1 arg(s), received 0"},
+		{"transition without to", []string{"transition", "order-42"}, "--to is missing: give the state to move to, one of INITIAL, PROCESSING, WAITING, REVIEW, PAUSED, COMPLETE, FAILED, CANCELLED"},
+		{"transition to no state", []string{"transition", "order-42", "--to", "DONE"},
+			`--to "DONE" is not a state: give one of INITIAL, PROCESSING, WAITING, REVIEW, PAUSED, COMPLETE, FAILED, CANCELLED`},
+		{"skip two ids", []string{"skip", "a", "b"}, "accepts 1 arg(s), received 2"},
+		{"modify without file", []string{"modify", "order-42"}, "accepts 2 arg(s), received 1"},
+		{"retry bad input", []string{"retry", "order-42", "--input", `{"a":}`}, `--input: invalid JSON at line 1, column 6`},
+		{"retry empty id", []string{"retry", "order-42", "--id", ""}, "--id is empty: give an ID, or leave the flag out to retry under order-42"},
+		{"retry empty from", []string{"retry", "order-42", "--from", " "}, "--from is empty"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,6 +133,49 @@ func TestBadRedisSettings(t *testing.T) {
 	}
 }
 
+// modify checks the file as run does, lists every problem and sends
+// nothing: no connection is even tried.
+func TestModifyInvalidDefinition(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runStarter(t, "modify", "order-42", "../examples/broken/ten-mistakes.yaml", "--address", unusedAddress(t))
+	require.Equal(t, exitBadUsed, code)
+	require.Contains(t, out, "../examples/broken/ten-mistakes.yaml: 10 problems")
+	require.Equal(t, "starter: ../examples/broken/ten-mistakes.yaml has problems; nothing was sent\n", errOut)
+
+	code, out, errOut = runStarter(t, "modify", "order-42", "--json", "../examples/broken/ten-mistakes.yaml", "--address", unusedAddress(t))
+	require.Equal(t, exitBadUsed, code)
+	require.Empty(t, errOut)
+	var v validation
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.False(t, v.Valid)
+	require.Len(t, v.Problems, 10)
+}
+
+// Every verb that steers a run takes --who; without it the caller is
+// $USER@hostname, and without USER the client's own identity.
+func TestWho(t *testing.T) {
+	t.Parallel()
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	g := &globals{getenv: func(k string) string { return map[string]string{"USER": "alice"}[k] }}
+	require.Equal(t, "alice@"+host, g.identity())
+	g.who = "bob"
+	require.Equal(t, "bob", g.identity())
+	g = &globals{getenv: func(string) string { return "" }}
+	require.Empty(t, g.identity(), "the client's default")
+	opts, err := client.Config{Identity: g.identity()}.Options()
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("%d@%s@", os.Getpid(), host), opts.Identity)
+
+	root := newRoot(g.getenv, io.Discard, io.Discard)
+	for _, verb := range []string{"pause", "resume", "cancel", "approve", "reject", "rollback", "transition", "skip", "modify", "retry"} {
+		cmd, _, err := root.Find([]string{verb})
+		require.NoError(t, err)
+		require.NotNil(t, cmd.Flags().Lookup("who"), verb)
+		require.NotNil(t, cmd.Flags().Lookup("reason"), verb)
+	}
+}
+
 func TestCannotReachTemporal(t *testing.T) {
 	t.Parallel()
 	addr := unusedAddress(t)
@@ -127,6 +186,11 @@ func TestCannotReachTemporal(t *testing.T) {
 		{"list"},
 		{"pause", "order-42", "--reason", "lunch"},
 		{"approve", "order-42"},
+		{"rollback", "order-42", "--steps", "1"},
+		{"transition", "order-42", "--to", "review"},
+		{"skip", "order-42", "--who", "alice"},
+		{"modify", "order-42", "../examples/sequential.yaml"},
+		{"retry", "order-42"},
 		{"watch", "order-42"},
 		{"run", "../examples/sequential.yaml", "--wait"},
 	} {
@@ -157,7 +221,7 @@ func TestHelpListsTheVerbs(t *testing.T) {
 	code, out, _ := runStarter(t, "--help")
 	require.Equal(t, exitOK, code)
 	for _, verb := range []string{"validate", "run", "watch", "status", "progress", "history", "list",
-		"pause", "resume", "cancel", "approve", "reject", "projection"} {
+		"pause", "resume", "cancel", "approve", "reject", "rollback", "transition", "skip", "modify", "retry", "projection"} {
 		require.Regexp(t, `(?m)^  `+verb+` `, out)
 	}
 	require.Contains(t, out, "TEMPORAL_ADDRESS")
