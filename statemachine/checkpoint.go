@@ -50,7 +50,19 @@ type Checkpoint struct {
 // negative remaining or data that is not JSON is refused with a plain
 // error. A refusal changes nothing.
 func (m *Machine) CompleteStep(step string, remaining int, data json.RawMessage, at time.Time) (Checkpoint, error) {
+	return m.CompleteStepWith(step, remaining, data, Cause{}, at)
+}
+
+// CompleteStepWith is CompleteStep with the record's cause: an operator's
+// skip records EventSkip with who and why. c.Step is ignored (step names
+// the step); an empty c.Event is EventStepCompleted.
+func (m *Machine) CompleteStepWith(step string, remaining int, data json.RawMessage, cause Cause, at time.Time) (Checkpoint, error) {
 	step = clean(step)
+	cause = cleanCause(cause)
+	cause.Step = step
+	if cause.Event == "" {
+		cause.Event = EventStepCompleted
+	}
 	if why := m.noStepRunning(); why != "" {
 		return Checkpoint{}, &TransitionError{From: m.state, To: m.state, Event: EventStepCompleted, Why: why}
 	}
@@ -65,7 +77,7 @@ func (m *Machine) CompleteStep(step string, remaining int, data json.RawMessage,
 		return Checkpoint{}, fmt.Errorf("statemachine: complete step %q: data is not valid JSON: %w", step, err)
 	}
 
-	rec := m.record(m.state, m.state, Cause{Step: step, Event: EventStepCompleted}, at)
+	rec := m.record(m.state, m.state, cause, at)
 	m.done++
 	c := m.done
 	m.total = c + remaining
@@ -124,45 +136,24 @@ func nextProgress(prev, c, remaining int) int {
 // ErrIllegalTransition; a bad n (below 1, above k) or nothing completed yet
 // is a plain error saying how many steps are available.
 func (m *Machine) Rollback(n int, reason string, at time.Time) (Checkpoint, error) {
-	from := m.state
-	to := Processing
-	if from == Paused {
-		to = Paused
-	}
-	refuse := func(why string) error {
-		return &TransitionError{From: from, To: to, Event: EventRollback, Why: why, Err: ErrRollback}
-	}
-	switch {
-	case from.Terminal():
-		return Checkpoint{}, refuse("cannot roll back: " + table[from][from].why)
-	case from == Initial || (from == Paused && m.resumes == Initial):
-		return Checkpoint{}, refuse("nothing to roll back: no step has started")
-	}
-	k := m.done
-	oldest := m.checkpoints[0].Completed
-	switch {
-	case n < 1:
-		return Checkpoint{}, fmt.Errorf("%w: the number of steps must be at least 1, got %d", ErrRollback, n)
-	case k == 0:
-		return Checkpoint{}, fmt.Errorf("%w: nothing to roll back: no step has completed yet", ErrRollback)
-	case n > k:
-		return Checkpoint{}, fmt.Errorf("%w: cannot roll back %d step(s): only %d completed", ErrRollback, n, k)
-	case k-n < oldest:
-		return Checkpoint{}, fmt.Errorf("%w: cannot roll back %d step(s): the run keeps checkpoints for its last %d completed step(s) only (the checkpoint window)", ErrRollback, n, k-oldest)
-	}
+	return m.RollbackWith(n, Cause{Reason: reason}, at)
+}
 
-	idx := k - n - oldest
-	target := m.checkpoints[idx]
-	reason = clean(reason)
-	if reason == "" {
-		reason = "rolled back " + strconv.Itoa(n) + " step(s) to "
+// RollbackWith is Rollback with who asked (c.Reason and c.Who).
+func (m *Machine) RollbackWith(n int, c Cause, at time.Time) (Checkpoint, error) {
+	target, to, err := m.rollbackTarget(n, c.Reason)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	c = Cause{Step: target.Step, Event: EventRollback, Reason: clean(c.Reason), Who: clean(c.Who)}
+	if c.Reason == "" {
+		c.Reason = "rolled back " + strconv.Itoa(n) + " step(s) to "
 		if target.Completed == 0 {
-			reason += "the start"
+			c.Reason += "the start"
 		} else {
-			reason += "the checkpoint after " + strconv.Quote(target.Step)
+			c.Reason += "the checkpoint after " + strconv.Quote(target.Step)
 		}
 	}
-	c := Cause{Step: target.Step, Event: EventRollback, Reason: reason}
 	if err := m.checkUser(to, c); err != nil {
 		var te *TransitionError
 		if errors.As(err, &te) {
@@ -171,7 +162,9 @@ func (m *Machine) Rollback(n int, reason string, at time.Time) (Checkpoint, erro
 		return Checkpoint{}, err
 	}
 
-	m.done = k - n
+	from := m.state
+	idx := target.Completed - m.checkpoints[0].Completed
+	m.done = target.Completed
 	clear(m.checkpoints[idx+1:]) // let the dropped data be collected
 	m.checkpoints = m.checkpoints[:idx+1]
 	m.progress = target.Progress
@@ -183,6 +176,46 @@ func (m *Machine) Rollback(n int, reason string, at time.Time) (Checkpoint, erro
 	m.runHooks(rec)
 	target.Data = slices.Clone(target.Data)
 	return target, nil
+}
+
+// CanRollback says whether Rollback(n, …) would be allowed now, without
+// changing anything (user guards aside, which see the move's cause): nil
+// or the error Rollback would return.
+func (m *Machine) CanRollback(n int) error {
+	_, _, err := m.rollbackTarget(n, "")
+	return err
+}
+
+// rollbackTarget finds the checkpoint that undoing n steps returns to,
+// and the state the run moves to, or the refusal.
+func (m *Machine) rollbackTarget(n int, _ string) (Checkpoint, State, error) {
+	from := m.state
+	to := Processing
+	if from == Paused {
+		to = Paused
+	}
+	refuse := func(why string) error {
+		return &TransitionError{From: from, To: to, Event: EventRollback, Why: why, Err: ErrRollback}
+	}
+	switch {
+	case from.Terminal():
+		return Checkpoint{}, to, refuse("cannot roll back: " + table[from][from].why)
+	case from == Initial || (from == Paused && m.resumes == Initial):
+		return Checkpoint{}, to, refuse("nothing to roll back: no step has started")
+	}
+	k := m.done
+	oldest := m.checkpoints[0].Completed
+	switch {
+	case n < 1:
+		return Checkpoint{}, to, fmt.Errorf("%w: the number of steps must be at least 1, got %d", ErrRollback, n)
+	case k == 0:
+		return Checkpoint{}, to, fmt.Errorf("%w: nothing to roll back: no step has completed yet", ErrRollback)
+	case n > k:
+		return Checkpoint{}, to, fmt.Errorf("%w: cannot roll back %d step(s): only %d completed", ErrRollback, n, k)
+	case k-n < oldest:
+		return Checkpoint{}, to, fmt.Errorf("%w: cannot roll back %d step(s): the run keeps checkpoints for its last %d completed step(s) only (the checkpoint window)", ErrRollback, n, k-oldest)
+	}
+	return m.checkpoints[k-n-oldest], to, nil
 }
 
 // Progress returns the run's progress, 0 to 100; see the package

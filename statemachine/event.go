@@ -41,6 +41,25 @@ const (
 	// EventManual is an operator's explicit transition request (the
 	// "transition" update).
 	EventManual Event = "transition"
+	// EventSkip is a step an operator skipped (the "skip" update): it
+	// counts as completed, with an empty output.
+	EventSkip Event = "skip"
+	// EventModify is an operator's change of the steps not yet run (the
+	// "modify" update); the reason names the old and new plan hashes.
+	EventModify Event = "modify"
+	// EventCompensate is a compensation that ran for an undone step.
+	EventCompensate Event = "compensate"
+	// EventCompensateFailed is a compensation that failed for good.
+	EventCompensateFailed Event = "compensate_failed"
+	// EventRefused is a signal the run could not act on (a second pause,
+	// a resume while running): noted so a sender without an answer (the
+	// Temporal CLI, the Web UI) can see it in the history.
+	EventRefused Event = "refused"
+	// EventRedrive is the start of a run that continues a FAILED or
+	// CANCELLED one.
+	EventRedrive Event = "redrive"
+	// EventApprove and EventReject above are also noted with who and why
+	// when a reviewer decides.
 )
 
 // Cause is what a transition carries besides its target: the step it
@@ -55,4 +74,6 @@ type Cause struct {
 	Event Event
 	// Reason is a human explanation, kept in history for operators.
 	Reason string
+	// Who asked for the move (an operator), kept in history.
+	Who string
 }

@@ -19,6 +19,9 @@ type Record struct {
 	Event Event `json:"event"`
 	// Reason is the human explanation given, if any.
 	Reason string `json:"reason"`
+	// Who asked for the move, for an operator's operation ("" for the
+	// engine's own moves).
+	Who string `json:"who,omitempty"`
 	// At is when it happened, in UTC, as the caller's clock (in a workflow,
 	// workflow.Now) said.
 	At time.Time `json:"at"`
@@ -36,6 +39,7 @@ func (m *Machine) record(from, to State, c Cause, at time.Time) Record {
 		Step:   c.Step,
 		Event:  c.Event,
 		Reason: c.Reason,
+		Who:    c.Who,
 		At:     at.UTC(),
 	}
 	m.history = append(m.history, rec)

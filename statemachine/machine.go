@@ -1,6 +1,7 @@
 package statemachine
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -183,15 +184,50 @@ func (m *Machine) Transition(to State, c Cause, at time.Time) (Record, error) {
 	return m.move(to, c, at), nil
 }
 
+// Check says whether Transition(to, c) would be allowed now, without
+// changing anything: nil, or the *TransitionError Transition would return.
+// An operator's request is validated with it before it is accepted.
+func (m *Machine) Check(to State, c Cause) error {
+	return m.check(to, cleanCause(c))
+}
+
+// Note records an event that does not move the run (From == To == the
+// state): an operator's change of plan, a compensation, a signal the run
+// could not act on. It is refused in a terminal state (a finished run's
+// history is final) and when c has no Event. Progress, checkpoints and
+// hooks are untouched.
+func (m *Machine) Note(c Cause, at time.Time) (Record, error) {
+	c = cleanCause(c)
+	if m.state.Terminal() {
+		return Record{}, &TransitionError{From: m.state, To: m.state, Event: c.Event, Why: table[m.state][m.state].why}
+	}
+	if c.Event == "" {
+		return Record{}, errors.New("statemachine: note: the event is empty")
+	}
+	return m.record(m.state, m.state, c, at), nil
+}
+
 // Pause moves the run to PAUSED and remembers the state to resume. The
 // record keeps the current step so the history shows where the run stopped.
 func (m *Machine) Pause(reason string, at time.Time) (Record, error) {
-	return m.Transition(Paused, Cause{Step: m.Step(), Event: EventPause, Reason: reason}, at)
+	return m.PauseWith(Cause{Reason: reason}, at)
+}
+
+// PauseWith is Pause with who asked (c.Reason and c.Who; the step and
+// event are the machine's).
+func (m *Machine) PauseWith(c Cause, at time.Time) (Record, error) {
+	c.Step, c.Event = m.Step(), EventPause
+	return m.Transition(Paused, c, at)
 }
 
 // Resume moves a paused run back to the state it was paused in
 // (Resumes). Outside PAUSED it is refused: only a paused run resumes.
 func (m *Machine) Resume(reason string, at time.Time) (Record, error) {
+	return m.ResumeWith(Cause{Reason: reason}, at)
+}
+
+// ResumeWith is Resume with who asked.
+func (m *Machine) ResumeWith(c Cause, at time.Time) (Record, error) {
 	if m.state != Paused {
 		why := m.state.String() + " is not paused: only a paused run resumes"
 		if m.state.Terminal() {
@@ -199,21 +235,35 @@ func (m *Machine) Resume(reason string, at time.Time) (Record, error) {
 		}
 		return Record{}, &TransitionError{From: m.state, To: m.state, Event: EventResume, Why: why}
 	}
-	return m.Transition(m.resumes, Cause{Step: m.Step(), Event: EventResume, Reason: reason}, at)
+	c.Step, c.Event = m.Step(), EventResume
+	return m.Transition(m.resumes, c, at)
 }
 
 // Cancel moves the run to CANCELLED, the end of a run someone stopped.
 func (m *Machine) Cancel(reason string, at time.Time) (Record, error) {
-	return m.Transition(Cancelled, Cause{Step: m.Step(), Event: EventCancel, Reason: reason}, at)
+	return m.CancelWith(Cause{Reason: reason}, at)
+}
+
+// CancelWith is Cancel with who asked.
+func (m *Machine) CancelWith(c Cause, at time.Time) (Record, error) {
+	c.Step, c.Event = m.Step(), EventCancel
+	return m.Transition(Cancelled, c, at)
 }
 
 // Fail moves the run to FAILED. step names the step that failed; empty
 // means the current one (Step), so the record always says where.
 func (m *Machine) Fail(step, reason string, at time.Time) (Record, error) {
-	if step == "" {
-		step = m.Step()
+	return m.FailWith(Cause{Step: step, Reason: reason}, at)
+}
+
+// FailWith is Fail with who asked (an operator's transition to FAILED);
+// c.Step empty means the current step.
+func (m *Machine) FailWith(c Cause, at time.Time) (Record, error) {
+	if c.Step == "" {
+		c.Step = m.Step()
 	}
-	return m.Transition(Failed, Cause{Step: step, Event: EventFail, Reason: reason}, at)
+	c.Event = EventFail
+	return m.Transition(Failed, c, at)
 }
 
 // Complete moves the run to COMPLETE; progress becomes 100 and Total
