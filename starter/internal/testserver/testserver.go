@@ -30,6 +30,7 @@ import (
 	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/projection"
+	"github.com/statedriven/statedriven/statemachine"
 	"github.com/statedriven/statedriven/workflows"
 )
 
@@ -251,4 +252,67 @@ func OlderWorker(t testing.TB, queue string) {
 	})
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+}
+
+// Counter counts the calls of the count action that CountingWorker adds,
+// by step.
+type Counter struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+// Calls is how many times the count action ran for step (retries
+// included).
+func (c *Counter) Calls(step string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[step]
+}
+
+// CountingWorker is Worker with one more action, count, which counts its
+// calls by step (see Counter) and answers its step's input; with params
+// {fail_unless: FIELD} it fails, not to be retried, when its input has no
+// true FIELD. It shows which steps a run executed, across runs.
+func CountingWorker(t testing.TB, queue string) *Counter {
+	t.Helper()
+	counter := &Counter{calls: map[string]int{}}
+	reg := activities.NewRegistry()
+	reg.MustRegister("count", func(_ context.Context, in contract.StepInput) (any, error) {
+		counter.mu.Lock()
+		counter.calls[in.Step]++
+		counter.mu.Unlock()
+		if field, _ := in.Params["fail_unless"].(string); field != "" {
+			obj, _ := in.Input.(map[string]any)
+			if ok, _ := obj[field].(bool); !ok {
+				return nil, activities.NewNonRetryableError("Refused", "input has no true %s", field)
+			}
+		}
+		return in.Input, nil
+	})
+	runner := activities.NewRunner(reg, activities.RunnerOptions{})
+	start(t, queue, func(w worker.Worker) {
+		workflows.Register(w)
+		projection.Register(w, projection.Discard)
+		runner.RegisterActions(w)
+		runner.Register(w)
+	})
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+	return counter
+}
+
+// PreUpdateWorker runs, on queue, a workflow registered as
+// StateDrivenWorkflow that knows no update, as a worker from before pause
+// and resume were updates: it waits for the pause signal and returns the
+// signal's payload as the output of a step named pause.
+func PreUpdateWorker(t testing.TB, queue string) {
+	t.Helper()
+	start(t, queue, func(w worker.Worker) {
+		w.RegisterWorkflowWithOptions(func(ctx workflow.Context, _ workflows.Input) (workflows.Result, error) {
+			var r contract.Reason
+			workflow.GetSignalChannel(ctx, contract.SignalPause).Receive(ctx, &r)
+			return workflows.Result{State: statemachine.Complete, Steps: map[string]any{"pause": map[string]any{"reason": r.Reason, "who": r.Who}}}, nil
+		}, workflow.RegisterOptions{Name: contract.WorkflowType})
+	})
+	awaitPollers(t, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 }
