@@ -59,8 +59,8 @@ func (c *Client) Update(ctx context.Context, workflowID, name string, payload an
 func (c *Client) explainUpdate(err error, workflowID, name string) error {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) && unknownUpdate(app.Message()) {
-		return &Error{Kind: ErrUnknownUpdate, Message: fmt.Sprintf("the worker of workflow %s does not know the %s update (it is older than this starter): %s",
-			workflowID, name, app.Message()), Err: err}
+		return &Error{Kind: ErrUnknownUpdate, Message: fmt.Sprintf("the worker of workflow %s is older than this starter and does not know the %s update: "+
+			"upgrade the worker that runs it (it answered: %s)", workflowID, name, app.Message()), Err: err}
 	}
 	if errors.As(err, &app) {
 		return &Error{Kind: ErrRefused, Message: fmt.Sprintf("workflow %s refused %s: %s", workflowID, name, app.Message()), Err: err}
