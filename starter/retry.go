@@ -119,11 +119,20 @@ func newRetry(g *globals) *cobra.Command {
 			if err := req.Validate(); err != nil {
 				return badInput("%v", err)
 			}
-			s, err := c.Start(ctx, req)
+			idle, err := c.Unpolled(ctx, client.Queues(plan, req.TaskQueue))
 			if err != nil {
 				return failed(err)
 			}
 			var warnings []string
+			for _, u := range idle {
+				w := idleWarning(u)
+				g.warn("%s", w)
+				warnings = append(warnings, w)
+			}
+			s, err := c.Start(ctx, req)
+			if err != nil {
+				return failed(err)
+			}
 			if s.Warning != "" {
 				g.warn("warning: %s", s.Warning)
 				warnings = append(warnings, s.Warning)

@@ -154,8 +154,12 @@ func newUpdate(g *globals, name, short string) *cobra.Command {
 func newPause(g *globals) *cobra.Command {
 	return newPauseResume(g, contract.UpdatePause, "Pause a run: it stops before its next step until resumed",
 		func(id string, v *contract.StateView) string {
-			if v == nil {
+			switch {
+			case v == nil:
 				return id + " paused"
+			case v.State != statemachine.Paused:
+				// The run took the pause and acts on it between steps.
+				return withWhere(id+" pauses before its next step", v)
 			}
 			return fmt.Sprintf("%s paused (resume returns to %s)", id, v.Resumes)
 		})
@@ -177,10 +181,10 @@ func newPauseResume(g *globals, name, short string, line func(id string, v *cont
 		Short: short,
 		Long: short + ".\n\n" +
 			"It sends the " + name + " update to the latest run of workflow ID and waits for the run's answer.\n" +
-			updateRefusal + "\n" +
-			"(pausing a paused run or resuming a running one is refused). When the run's worker is older and does\n" +
-			"not know the update, starter sends the " + name + " signal instead and warns that the run's answer\n" +
-			"cannot be known (starter status ID shows the effect).",
+			"When the run refuses it (pausing a paused run, resuming one that is not paused), starter prints the\n" +
+			"run's reason on stderr and exits 1. When the run's worker is older and does not know the update,\n" +
+			"starter sends the " + name + " signal instead and warns that the run's answer cannot be known\n" +
+			"(starter status ID shows the effect).",
 		Args: cobra.ExactArgs(1),
 		RunE: g.withClient(func(ctx context.Context, c *client.Client, args []string) error {
 			id := args[0]
