@@ -1,9 +1,10 @@
 // Package client is what the starter command says to Temporal about
-// statedriven runs: start a plan, describe, query, signal, update, list
-// and wait for a run. It speaks the contract in package workflows, reads
-// connection settings exactly as the Temporal CLI does (environment
-// variables and the profile file, through envconfig), and turns Temporal's
-// errors into ones that say what to do (see Error).
+// statedriven runs: start a plan (or a redrive of a run that ended),
+// describe, query, signal, update, list and wait for a run. It speaks the
+// contract in package workflows, reads connection settings exactly as the
+// Temporal CLI does (environment variables and the profile file, through
+// envconfig), and turns Temporal's errors into ones that say what to do
+// (see Error).
 package client
 
 import (
