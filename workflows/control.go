@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,6 +95,14 @@ func (r *run) finishUnit(name string) {
 	if r.partial.Marks > 0 {
 		r.partial.Step = name
 		r.done = append(r.done, r.partial)
+		// Beyond the rollback window a step is kept only for its
+		// compensations: a loop without any carries no more than the
+		// window, one with them at most doneWindow steps.
+		if w := cmp.Or(r.in.RollbackWindow, DefaultRollbackWindow); r.in.HistoryWindow > 0 && len(r.done) > w {
+			if old := len(r.done) - w - 1; len(r.done[old].Comp) == 0 {
+				r.done = slices.Delete(r.done, old, old+1)
+			}
+		}
 		if len(r.done) > doneWindow {
 			r.done = slices.Delete(r.done, 0, len(r.done)-doneWindow)
 		}

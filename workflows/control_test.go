@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -519,10 +520,11 @@ steps:
 }
 
 // Signals the run cannot act on are noted in its history; updates are
-// refused with the reason and leave no trace.
+// refused with the reason and leave no trace: not in the run's state and
+// history, not in its Redis keys.
 func TestRefusedOperationsLeaveNoTrace(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b, _, rdb := mirrored(t)
 	l := controlActions(b)
 	b.startWorker()
 	plan := b.plan(`
@@ -534,7 +536,20 @@ steps:
 ` + heldTimeouts)
 	run := b.start(plan, nil)
 	b.waitStep(run, "hold")
-	before := b.snapshot(run)
+	mirror := func() string {
+		ctx, id := b.ctx, run.GetID()
+		h, err := rdb.HGetAll(ctx, "wf:{"+id+"}").Result()
+		require.NoError(t, err)
+		l, err := rdb.LRange(ctx, "wf:{"+id+"}:history", 0, -1).Result()
+		require.NoError(t, err)
+		w, err := rdb.HGetAll(ctx, "wf:{"+id+"}:writer").Result()
+		require.NoError(t, err)
+		return fmt.Sprint(h, l, w)
+	}
+	require.Eventually(t, func() bool {
+		return rdb.HGet(b.ctx, "wf:{"+run.GetID()+"}", "seq").Val() == fmt.Sprint(b.progress(run).Seq)
+	}, time.Minute, 20*time.Millisecond, "the mirror catches up")
+	before, beforeRedis := b.snapshot(run), mirror()
 	for _, c := range []struct {
 		name string
 		arg  any
@@ -551,6 +566,7 @@ steps:
 		require.ErrorContains(t, err, c.want, c.name)
 	}
 	require.Equal(t, before, b.snapshot(run), "refused updates leave no trace")
+	require.Equal(t, beforeRedis, mirror(), "nor in Redis")
 
 	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", contract.SignalResume, map[string]any{"who": "ida"}))
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -619,6 +635,14 @@ steps:
 		l.mu.Unlock()
 		run := b.start(b.plan(plan(c.last)), nil)
 		b.waitStep(run, "last")
+		if strings.HasPrefix(c.name, "review") {
+			// The Web UI's filter for runs waiting for a person.
+			require.Eventually(t, func() bool {
+				resp, err := b.client.ListWorkflow(b.ctx, &workflowservice.ListWorkflowExecutionsRequest{
+					Query: fmt.Sprintf("WorkflowState = 'REVIEW' AND WorkflowId = '%s'", run.GetID())})
+				return err == nil && len(resp.GetExecutions()) == 1
+			}, time.Minute, 50*time.Millisecond, "WorkflowState=REVIEW lists the run")
+		}
 		if strings.HasPrefix(c.name, "retrying") {
 			require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return failing >= 2 }, time.Minute, 10*time.Millisecond, "the step retries")
 		}
