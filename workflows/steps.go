@@ -21,6 +21,11 @@ func (r *run) execute(ctx workflow.Context, s *definition.PlanStep) (any, *failu
 		cancel()
 		r.stepScope = nil
 	}()
+	if r.op != nil || (r.control && r.cancelled != nil) {
+		// An operator's request arrived while the step was being entered
+		// (its hooks ran): the step starts cancelled and stops at once.
+		cancel()
+	}
 	switch s.Kind {
 	case definition.KindAction:
 		in, f := r.stepInput(s)
