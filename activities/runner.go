@@ -84,10 +84,17 @@ func (r *Runner) RunStep(ctx context.Context, in contract.StepInput) (contract.S
 	info := activity.GetInfo(ctx)
 	logger := log.With(activity.GetLogger(ctx),
 		"workflow_id", in.WorkflowID, "step", in.Step, "action", in.Action, "attempt", info.Attempt)
+	// Every action heartbeats once it has run a second (or a third of its
+	// heartbeat timeout), so that a long one sees a cancel, a skip or a
+	// rollback through its context: Temporal delivers an activity's
+	// cancellation only in the answer to a heartbeat. The SDK throttles
+	// what reaches the server (to 30 s without a heartbeat timeout).
+	interval := time.Second
 	if info.HeartbeatTimeout > 0 {
-		hb := startHeartbeat(ctx, info.HeartbeatTimeout/3, func() { activity.RecordHeartbeat(ctx) })
-		defer hb.Stop()
+		interval = info.HeartbeatTimeout / 3
 	}
+	hb := startHeartbeat(ctx, interval, func() { activity.RecordHeartbeat(ctx) })
+	defer hb.Stop()
 
 	logger.Debug("action started")
 	start := time.Now()

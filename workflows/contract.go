@@ -67,6 +67,11 @@ type Input struct {
 	// (`starter retry`): it starts at Redrive.From with the outputs of
 	// the steps that had succeeded.
 	Redrive *Redrive `json:"redrive,omitempty"`
+	// Control is the version of the operator's semantics the run follows
+	// (ControlVersion; NewInput sets it): a pause stops the clocks of
+	// waits and reviews, a cancel runs the compensations. An input without
+	// it is decided by a version marker, as Projection is.
+	Control int `json:"control,omitempty"`
 	// Carry is set only when a run continues as new: the machine and the
 	// data it had, so the new run picks up where the old one stopped.
 	Carry *Carry `json:"carry,omitempty"`
@@ -82,6 +87,7 @@ func NewInput(plan *definition.Plan, data map[string]any) Input {
 		HistoryWindow:  DefaultHistoryWindow,
 		RollbackWindow: DefaultRollbackWindow,
 		Projection:     ProjectionVersion,
+		Control:        ControlVersion,
 	}
 }
 
@@ -108,6 +114,9 @@ type Carry struct {
 	// Projected is the seq the Redis projection held when the run
 	// continued as new, so the next run writes on from there.
 	Projected uint64 `json:"projected,omitempty"`
+	// Done are the completed steps a rollback or a cancel can undo
+	// (at most doneWindow of them).
+	Done []doneStep `json:"done,omitempty"`
 }
 
 // Redrive links a run to the FAILED or CANCELLED run it continues.

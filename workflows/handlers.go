@@ -22,39 +22,53 @@ func Register(w worker.WorkflowRegistry) {
 // answer from memory; they never block and never change the run.
 func (r *run) handlers(ctx workflow.Context) error {
 	queries := []struct {
-		name    string
-		handler any
+		name, desc string
+		handler    any
 	}{
-		{contract.QueryState, func() (contract.StateView, error) { return r.stateView(), nil }},
-		{contract.QueryProgress, func() (contract.Progress, error) { return r.progress(ctx), nil }},
-		{contract.QueryHistory, r.historyPage},
-		{contract.QueryDefinition, func() (definition.Plan, error) { return *r.plan, nil }},
+		{contract.QueryState, "the state, the running steps, and the step next", func() (contract.StateView, error) { return r.stateView(), nil }},
+		{contract.QueryProgress, "progress as the Redis projection serves it", func() (contract.Progress, error) { return r.progress(ctx), nil }},
+		{contract.QueryHistory, `the transition records, with who and why; {"from_seq": N, "limit": M} pages`, r.historyPage},
+		{contract.QueryDefinition, "the compiled plan the run follows", func() (definition.Plan, error) { return *r.plan, nil }},
 	}
 	for _, q := range queries {
-		if err := workflow.SetQueryHandler(ctx, q.name, q.handler); err != nil {
+		if err := workflow.SetQueryHandlerWithOptions(ctx, q.name, q.handler, workflow.QueryHandlerOptions{Description: q.desc}); err != nil {
 			return fmt.Errorf("set query handler %s: %w", q.name, err)
 		}
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateApprove,
 		func(ctx workflow.Context, in contract.Reason) (contract.StateView, error) {
-			r.review = &decision{approved: true, reason: in.Reason}
+			r.review = &decision{approved: true, reason: in.Reason, who: whoOf(in.Who)}
 			return r.stateView(), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(in contract.Reason) error { return r.canDecide() }, Description: "approve the review the run waits on"},
+		workflow.UpdateHandlerOptions{Validator: func(in contract.Reason) error { return r.canDecide() }, Description: `{"reason": "…", "who": "…"}: approve the review the run waits on`},
 	); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateReject,
 		func(ctx workflow.Context, in contract.Reason) (contract.StateView, error) {
-			r.review = &decision{approved: false, reason: in.Reason}
+			r.review = &decision{approved: false, reason: in.Reason, who: whoOf(in.Who)}
 			return r.stateView(), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(in contract.Reason) error { return r.canDecide() }, Description: "reject the review the run waits on"},
+		workflow.UpdateHandlerOptions{Validator: func(in contract.Reason) error { return r.canDecide() }, Description: `{"reason": "…", "who": "…"}: reject the review the run waits on`},
 	); err != nil {
+		return err
+	}
+	if err := r.registerControl(ctx); err != nil {
 		return err
 	}
 	workflow.Go(ctx, r.signalLoop)
 	return nil
+}
+
+// signalDescriptions are what the Web UI lists beside each signal.
+var signalDescriptions = map[string]string{
+	contract.SignalPause:  `pause the run ({"reason", "who"} optional): no new step starts; a refusal is noted in the history`,
+	contract.SignalResume: `resume a paused run ({"reason", "who"} optional); a refusal is noted in the history`,
+	contract.SignalCancel: `cancel the run ({"reason", "who"} optional): the completed steps' compensations run, newest first, then CANCELLED`,
+}
+
+func signalChannel(ctx workflow.Context, name string) workflow.ReceiveChannel {
+	return workflow.GetSignalChannelWithOptions(ctx, name, workflow.SignalChannelOptions{Description: signalDescriptions[name]})
 }
 
 // canDecide is the validator of approve and reject: it refuses a decision
@@ -91,7 +105,10 @@ func (r *run) historyPage(req contract.HistoryRequest) ([]statemachine.Record, e
 }
 
 func (r *run) stateView() contract.StateView {
-	v := contract.StateView{State: r.m.State(), CurrentSteps: r.currentSteps()}
+	v := contract.StateView{State: r.m.State(), CurrentSteps: r.currentSteps(), PlanHash: r.plan.Hash, RollingBack: r.rolling != ""}
+	if r.running == nil {
+		v.Next = r.next
+	}
 	if v.State == statemachine.Paused {
 		v.Resumes = r.m.Resumes()
 	}
@@ -136,9 +153,9 @@ func (r *run) progress(ctx workflow.Context) contract.Progress {
 
 // signalLoop receives pause, resume and cancel for the life of the run.
 func (r *run) signalLoop(ctx workflow.Context) {
-	pause := workflow.GetSignalChannel(ctx, contract.SignalPause)
-	resume := workflow.GetSignalChannel(ctx, contract.SignalResume)
-	cancel := workflow.GetSignalChannel(ctx, contract.SignalCancel)
+	pause := signalChannel(ctx, contract.SignalPause)
+	resume := signalChannel(ctx, contract.SignalResume)
+	cancel := signalChannel(ctx, contract.SignalCancel)
 	sel := workflow.NewSelector(ctx)
 	sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, contract.SignalPause, receive(ctx, c)) })
 	sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) { r.onSignal(ctx, contract.SignalResume, receive(ctx, c)) })
@@ -152,51 +169,57 @@ func (r *run) signalLoop(ctx workflow.Context) {
 // that continue-as-new loses none.
 func (r *run) drainSignals(ctx workflow.Context) {
 	for _, name := range []string{contract.SignalPause, contract.SignalResume, contract.SignalCancel} {
-		c := workflow.GetSignalChannel(ctx, name)
+		c := signalChannel(ctx, name)
 		for {
 			var payload any
 			ok := c.ReceiveAsync(&payload)
 			if !ok {
 				break
 			}
-			r.onSignal(ctx, name, reasonOf(payload))
+			r.onSignal(ctx, name, requestOf(payload))
 		}
 	}
 }
 
 // receive takes one signal's optional payload: {"reason": "…"} or a bare
 // string, as the Temporal CLI's --input makes either easy.
-func receive(ctx workflow.Context, c workflow.ReceiveChannel) string {
+func receive(ctx workflow.Context, c workflow.ReceiveChannel) contract.Reason {
 	var payload any
 	c.Receive(ctx, &payload)
-	return reasonOf(payload)
+	return requestOf(payload)
 }
 
-func reasonOf(payload any) string {
+func requestOf(payload any) contract.Reason {
 	switch p := payload.(type) {
 	case string:
-		return p
+		return contract.Reason{Reason: p}
 	case map[string]any:
-		if s, ok := p["reason"].(string); ok {
-			return s
-		}
+		var req contract.Reason
+		req.Reason, _ = p["reason"].(string)
+		req.Who, _ = p["who"].(string)
+		return req
 	}
-	return ""
+	return contract.Reason{}
 }
 
 // onSignal applies pause, resume or cancel. A signal the run cannot act
 // on now (resume while running, pause after the end) is recorded in the
 // log and otherwise ignored: signals cannot be refused to their sender.
-func (r *run) onSignal(ctx workflow.Context, name, reason string) {
+func (r *run) onSignal(ctx workflow.Context, name string, req contract.Reason) {
 	now := workflow.Now(ctx)
+	reason := req.Reason
+	var who string
+	if r.control {
+		who = whoOf(req.Who)
+	}
 	var err error
 	switch name {
 	case contract.SignalPause:
-		if _, err = r.m.Pause(reason, now); err == nil {
+		if _, err = r.m.PauseWith(statemachine.Cause{Reason: reason, Who: who}, now); err == nil {
 			r.paused = true
 		}
 	case contract.SignalResume:
-		if _, err = r.m.Resume(reason, now); err == nil {
+		if _, err = r.m.ResumeWith(statemachine.Cause{Reason: reason, Who: who}, now); err == nil {
 			r.paused = false
 		}
 	case contract.SignalCancel:
@@ -204,15 +227,22 @@ func (r *run) onSignal(ctx workflow.Context, name, reason string) {
 			err = fmt.Errorf("the run is %s already", r.m.State())
 			break
 		}
+		if r.control && r.cancelled != nil {
+			err = errors.New("the run is being cancelled already")
+			break
+		}
 		if reason == "" {
 			reason = "cancelled by signal"
 		}
-		r.cancelled = &reason
+		r.cancelled, r.cancelWho = &reason, who
 		r.cancelStep()
 		return
 	}
 	if err != nil {
 		r.logger.Warn("signal ignored", "signal", name, "state", r.m.State().String(), "err", err)
+		if r.control {
+			r.noteRefused(ctx, name, req.Who, err)
+		}
 		return
 	}
 	r.logger.Info("signal applied", "signal", name, "state", r.m.State().String(), "reason", reason)

@@ -71,15 +71,25 @@ type run struct {
 
 	paused    bool
 	cancelled *string // the reason, once a cancel signal arrived
+	cancelWho string  // who asked for the cancel
 	review    *decision
 	hooks     []definition.Action // hook actions due after the last transition
 	stepScope workflow.CancelFunc // cancels the running step's activities
+
+	control bool                 // the operator-control semantics (ControlVersion)
+	running *definition.PlanStep // the step running now, nil between steps
+	done    []doneStep           // completed steps, for rollback and compensation
+	partial doneStep             // what the running step has completed so far
+	op      *operation           // an operation waiting for the running step to stop
+	rolling string               // the steps a rollback is compensating, for the details line
+	who     string               // who caused the next transition (a redrive's operator)
 }
 
 // decision is a reviewer's answer to a review step.
 type decision struct {
 	approved bool
 	reason   string
+	who      string
 }
 
 // StateDriven is the interpreter workflow, registered as
@@ -142,6 +152,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 		}
 		r.next, r.paused, r.runs = c.Next, c.Paused, c.Runs
 		r.proj.written = c.Projected
+		r.done = c.Done
 	} else {
 		r.m, err = statemachine.New(cfg)
 	}
@@ -155,6 +166,22 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 		r.m.KeepFrom(r.segStart + 1)
 	}
 	r.proj.on = projects(ctx, in)
+	r.control = controls(ctx, in)
+	if rd := in.Redrive; rd != nil && in.Carry == nil {
+		s, ok := plan.Step(rd.From)
+		if !ok || s.Group != "" {
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("redrive from step %q: the plan has no such step outside a parallel group", rd.From), ErrTypeBadPlan, nil)
+		}
+		for k, v := range rd.Steps {
+			r.steps[k] = v
+		}
+		r.next = rd.From
+		r.reason = fmt.Sprintf("redrive of %s (run %s) from step %s", rd.WorkflowID, rd.RunID, rd.From)
+		if rd.Reason != "" {
+			r.reason += ": " + rd.Reason
+		}
+		r.who = whoOf(rd.Who)
+	}
 	return r, nil
 }
 
@@ -240,11 +267,17 @@ func (r *run) drive(ctx workflow.Context) (Result, error) {
 		workflow.Go(ctx, r.projectLoop)
 	}
 	for r.next != "" {
-		if err := workflow.Await(ctx, func() bool { return !r.paused || r.cancelled != nil }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return !r.paused || r.cancelled != nil || r.op != nil }); err != nil {
 			return r.finishCancelled(ctx, "cancelled through Temporal")
 		}
 		if r.cancelled != nil {
 			return r.finishCancelled(ctx, *r.cancelled)
+		}
+		if r.op != nil {
+			if end, res, err := r.applyOp(ctx, nil, false); end {
+				return res, err
+			}
+			continue
 		}
 		if r.shouldContinueAsNew(ctx) {
 			return r.continueAsNew(ctx)
@@ -261,6 +294,15 @@ func (r *run) drive(ctx workflow.Context) (Result, error) {
 		if r.cancelled != nil {
 			return r.finishCancelled(ctx, *r.cancelled)
 		}
+		if r.op != nil {
+			if f == nil {
+				r.next = next
+			}
+			if end, res, err := r.applyOp(ctx, s, f == nil); end {
+				return res, err
+			}
+			continue
+		}
 		if f != nil {
 			return r.finishFailed(ctx, s.Name, f)
 		}
@@ -268,6 +310,7 @@ func (r *run) drive(ctx workflow.Context) (Result, error) {
 	}
 	return r.finishComplete(ctx)
 }
+
 
 // failure is why a step did not succeed.
 type failure struct {
@@ -318,9 +361,18 @@ func (r *run) runStep(ctx workflow.Context, s *definition.PlanStep) (string, *fa
 	if err := r.enter(ctx, s); err != nil {
 		return "", err
 	}
+	r.running, r.partial = s, doneStep{}
 	out, f := r.execute(ctx, s)
+	if cur, ok := r.plan.Step(s.Name); ok {
+		s = cur // a modify may have changed its routes meanwhile
+	}
+	r.running = nil
 	r.current = nil
+	if f != nil && (r.op != nil || r.cancelled != nil || ctx.Err() != nil) {
+		return "", f // stopped for an operator: the drive loop decides
+	}
 	if f != nil {
+		r.finishUnit(s.Name)
 		return r.routeFailure(s, f)
 	}
 	if s.Kind != definition.KindParallel {
@@ -328,6 +380,7 @@ func (r *run) runStep(ctx workflow.Context, s *definition.PlanStep) (string, *fa
 			return "", err
 		}
 	}
+	r.finishUnit(s.Name)
 	for _, ch := range s.When {
 		ok, err := r.program(ch.If, expression.Bool).EvalBool(r.vars(out, nil))
 		if err != nil {
@@ -366,6 +419,8 @@ func (r *run) enter(ctx workflow.Context, s *definition.PlanStep) *failure {
 	to := stateOf(s.Kind)
 	ev := statemachine.EventStep
 	switch {
+	case r.m.State() == statemachine.Initial && r.in.Redrive != nil && r.in.Carry == nil:
+		ev = statemachine.EventRedrive
 	case r.m.State() == statemachine.Initial:
 		ev = statemachine.EventStart
 	case to == statemachine.Waiting:
@@ -373,8 +428,8 @@ func (r *run) enter(ctx workflow.Context, s *definition.PlanStep) *failure {
 	case to == statemachine.Review:
 		ev = statemachine.EventReview
 	}
-	_, err := r.m.Transition(to, statemachine.Cause{Step: s.Name, Event: ev, Reason: r.reason}, workflow.Now(ctx))
-	r.reason = ""
+	_, err := r.m.Transition(to, statemachine.Cause{Step: s.Name, Event: ev, Reason: r.reason, Who: r.who}, workflow.Now(ctx))
+	r.reason, r.who = "", ""
 	if err != nil {
 		return &failure{Type: ErrTypeInternal, Message: err.Error()}
 	}
@@ -406,6 +461,11 @@ func (r *run) setOutput(name string, out any) undo {
 // progress is published by the transition that follows at once, or, for a
 // branch of a parallel step, right away.
 func (r *run) completeStep(ctx workflow.Context, u undo, remaining int, publish bool) *failure {
+	return r.completeStepWith(ctx, u, remaining, publish, statemachine.Cause{})
+}
+
+// completeStepWith is completeStep with the record's cause (a skip).
+func (r *run) completeStepWith(ctx workflow.Context, u undo, remaining int, publish bool, c statemachine.Cause) *failure {
 	var data []byte
 	var err error
 	if r.in.HistoryWindow > 0 {
@@ -418,9 +478,10 @@ func (r *run) completeStep(ctx workflow.Context, u undo, remaining int, publish 
 	if err != nil {
 		return &failure{Type: ErrTypeInternal, Message: "checkpoint data: " + err.Error()}
 	}
-	if _, err := r.m.CompleteStep(u.Step, remaining, data, workflow.Now(ctx)); err != nil {
+	if _, err := r.m.CompleteStepWith(u.Step, remaining, data, c, workflow.Now(ctx)); err != nil {
 		return &failure{Type: ErrTypeInternal, Message: err.Error()}
 	}
+	r.noteCompletion(u.Step)
 	if publish || r.m.State() == statemachine.Paused {
 		r.publish(ctx)
 	}
@@ -456,8 +517,12 @@ func (r *run) details() string {
 	done := r.m.CompletedCount()
 	total := max(r.m.Total(), done)
 	switch {
+	case r.rolling != "":
+		return fmt.Sprintf("ROLLING BACK — compensating %s; %d/%d steps done", r.rolling, done, total)
 	case st == statemachine.Paused:
 		return fmt.Sprintf("PAUSED — %d/%d steps done; resume returns to %s", done, total, r.m.Resumes())
+	case r.control && st == statemachine.Review && len(r.current) > 0:
+		return fmt.Sprintf("REVIEW — step %d/%d: %s waits for a person to approve or reject", min(done+1, total), total, strings.Join(r.current, ", "))
 	case st.Terminal() || len(r.current) == 0:
 		line := fmt.Sprintf("%s — %d/%d steps done", st, done, total)
 		if r.errMsg != "" {
@@ -496,7 +561,7 @@ func (r *run) continueAsNew(ctx workflow.Context) (Result, error) {
 	}
 	next := r.in
 	r.projectFinal(ctx)
-	next.Carry = &Carry{Machine: r.m.Snapshot(), Steps: r.steps, Next: r.next, Paused: r.paused, Runs: r.runs + 1}
+	next.Carry = &Carry{Machine: r.m.Snapshot(), Steps: r.steps, Next: r.next, Paused: r.paused, Runs: r.runs + 1, Done: r.done}
 	if r.proj.on {
 		next.Projection = ProjectionVersion
 		next.Carry.Projected = r.proj.written
@@ -508,52 +573,119 @@ func (r *run) continueAsNew(ctx workflow.Context) (Result, error) {
 		}
 	}
 	r.flush(ctx, true)
+	r.endHandlers(ctx, "the run continued as new before the operation could be applied: send it again")
 	r.logger.Info("continuing as new", "next", r.next, "runs", r.runs+1)
 	return Result{}, workflow.NewContinueAsNewError(ctx, contract.WorkflowType, next)
 }
 
 func (r *run) finishComplete(ctx workflow.Context) (Result, error) {
-	if _, err := r.m.Complete(workflow.Now(ctx)); err != nil {
+	return r.finishWith(ctx, statemachine.Cause{Step: r.m.Step(), Event: statemachine.EventComplete})
+}
+
+// finishWith ends the run in COMPLETE with cause c (the engine's, or an
+// operator's transition).
+func (r *run) finishWith(ctx workflow.Context, c statemachine.Cause) (Result, error) {
+	if _, err := r.m.Transition(statemachine.Complete, c, workflow.Now(ctx)); err != nil {
 		return r.finishFailed(ctx, r.m.Step(), &failure{Type: ErrTypeInternal, Message: err.Error()})
 	}
 	r.current = nil
 	r.afterTransition(ctx)
+	r.endHandlers(ctx, "the run completed before the operation could be applied")
 	r.flush(ctx, true)
 	r.projectFinal(ctx)
 	return r.result(), nil
 }
 
 func (r *run) finishFailed(ctx workflow.Context, step string, f *failure) (Result, error) {
+	return r.finishFailedWith(ctx, step, f, statemachine.Cause{})
+}
+
+// finishFailedWith ends the run in FAILED; c, when it names an event (an
+// operator's transition), is the record's cause.
+func (r *run) finishFailedWith(ctx workflow.Context, step string, f *failure, c statemachine.Cause) (Result, error) {
 	r.errMsg = f.String()
 	r.current = nil
-	if _, err := r.m.Fail(step, r.errMsg, workflow.Now(ctx)); err != nil {
+	var err error
+	if c.Event == "" {
+		_, err = r.m.Fail(step, r.errMsg, workflow.Now(ctx))
+	} else {
+		c.Reason = r.errMsg
+		_, err = r.m.Transition(statemachine.Failed, c, workflow.Now(ctx))
+	}
+	if err != nil {
 		r.logger.Error("cannot record the failure", "step", step, "err", err)
 	}
 	r.afterTransition(ctx)
+	r.endHandlers(ctx, "the run failed before the operation could be applied")
 	r.flush(ctx, true)
 	r.projectFinal(ctx)
 	r.logger.Info("run failed", "step", step, "err", r.errMsg)
+	details := Result{State: r.m.State(), Error: r.errMsg}
+	if r.control {
+		details = r.endDetails(step)
+	}
 	return Result{State: r.m.State(), Steps: r.steps, Error: r.errMsg},
-		temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %s", step, r.errMsg), ErrTypeRunFailed, nil,
-			Result{State: r.m.State(), Error: r.errMsg})
+		temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %s", step, r.errMsg), ErrTypeRunFailed, nil, details)
+}
+
+// endDetails is what a FAILED or CANCELLED run leaves for a redrive: the
+// step it stopped at, the outputs (unless over the payload limit) and the
+// plan's hash.
+func (r *run) endDetails(step string) Result {
+	res := Result{State: r.m.State(), Error: r.errMsg, Steps: r.steps, Step: step, PlanHash: r.plan.Hash}
+	if f := checkPayload("the run's step outputs", res, "each step's output is still in the run's history, as its activity's result"); f != nil {
+		res.Steps, res.StepsOmitted = nil, f.Message
+	}
+	return res
 }
 
 // finishCancelled ends the run in CANCELLED. It works on a disconnected
 // context so that it can still record the end after Temporal cancelled
 // the workflow, and returns a cancellation so Temporal shows Canceled.
+// First the compensations of the completed steps run, newest first; one
+// that fails for good ends the run in FAILED instead, with both reasons.
 func (r *run) finishCancelled(ctx workflow.Context, reason string) (Result, error) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	if r.stepScope != nil {
 		r.stepScope()
 	}
+	step := r.m.Step()
+	if r.running != nil {
+		step = r.running.Name
+	} else if r.next != "" {
+		step = r.next
+	}
 	r.current = nil
-	if _, err := r.m.Cancel(reason, workflow.Now(dctx)); err != nil {
+	if r.control {
+		if groups := r.compensationsOnCancel(); len(groups) > 0 {
+			if f := r.compensate(dctx, groups, "cancel"); f != nil {
+				return r.finishFailedWith(dctx, step, &failure{Type: f.Type, Message: fmt.Sprintf("cancelled (%s), then %s", reason, f.Message)},
+					statemachine.Cause{Step: step, Event: statemachine.EventCancel, Who: r.cancelWho})
+			}
+		}
+	}
+	if _, err := r.m.CancelWith(statemachine.Cause{Reason: reason, Who: r.cancelWho}, workflow.Now(dctx)); err != nil {
 		r.logger.Error("cannot record the cancellation", "err", err)
 	}
 	r.afterTransition(dctx)
+	r.endHandlers(dctx, "the run was cancelled before the operation could be applied")
 	r.flush(dctx, true)
 	r.projectFinal(dctx)
+	if r.control {
+		return Result{State: r.m.State(), Steps: r.steps}, temporal.NewCanceledError(r.endDetails(step))
+	}
 	return Result{State: r.m.State(), Steps: r.steps}, temporal.NewCanceledError(reason)
+}
+
+// endHandlers answers an operation that the run's end overtook, and lets
+// the update handlers still running return before the run closes.
+func (r *run) endHandlers(ctx workflow.Context, why string) {
+	if r.op != nil && !r.op.done {
+		r.op.finish(errors.New(why))
+	}
+	if !workflow.AllHandlersFinished(ctx) {
+		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -9,6 +10,7 @@ import (
 	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/definition"
 	"github.com/statedriven/statedriven/expression"
+	"github.com/statedriven/statedriven/statemachine"
 )
 
 // execute runs the work of step s and returns its output.
@@ -19,6 +21,11 @@ func (r *run) execute(ctx workflow.Context, s *definition.PlanStep) (any, *failu
 		cancel()
 		r.stepScope = nil
 	}()
+	if r.op != nil || (r.control && r.cancelled != nil) {
+		// An operator's request arrived while the step was being entered
+		// (its hooks ran): the step starts cancelled and stops at once.
+		cancel()
+	}
 	switch s.Kind {
 	case definition.KindAction:
 		in, f := r.stepInput(s)
@@ -406,7 +413,7 @@ func (r *run) child(ctx workflow.Context, s *definition.PlanStep) pending {
 		TaskQueue:     info.TaskQueueName,
 		StaticSummary: fmt.Sprintf("%s: sub-workflow %s", s.Name, s.Child.Name),
 	})
-	fut := workflow.ExecuteChildWorkflow(cctx, contract.WorkflowType, Input{Plan: *s.Child, Data: data, NoSearchAttributes: r.in.NoSearchAttributes, ProgressEvery: r.in.ProgressEvery, Projection: r.in.Projection})
+	fut := workflow.ExecuteChildWorkflow(cctx, contract.WorkflowType, Input{Plan: *s.Child, Data: data, NoSearchAttributes: r.in.NoSearchAttributes, ProgressEvery: r.in.ProgressEvery, Projection: r.in.Projection, Control: r.in.Control})
 	// The child's Result becomes the step's output.
 	out, set := workflow.NewFuture(ctx)
 	workflow.Go(ctx, func(gctx workflow.Context) {
@@ -424,6 +431,9 @@ func (r *run) child(ctx workflow.Context, s *definition.PlanStep) pending {
 // its timeout).
 func (r *run) wait(ctx workflow.Context, s *definition.PlanStep) (any, *failure) {
 	w := s.Wait
+	if r.control {
+		return r.waitPausable(ctx, s)
+	}
 	if w.Duration.Set {
 		if err := workflow.NewTimerWithOptions(ctx, w.Duration.D, workflow.TimerOptions{Summary: s.Name + ": wait " + w.Duration.String()}).Get(ctx, nil); err != nil {
 			return nil, asFailure(err)
@@ -452,6 +462,35 @@ func (r *run) wait(ctx workflow.Context, s *definition.PlanStep) (any, *failure)
 	return nil, &failure{Type: "Canceled", Message: "cancelled"}
 }
 
+// waitPausable is wait for runs with the operator's semantics: a pause
+// stops the clock of a duration and of a signal's timeout, and a signal
+// that arrives while the run is paused stays in its channel until the
+// resume.
+func (r *run) waitPausable(ctx workflow.Context, s *definition.PlanStep) (any, *failure) {
+	w := s.Wait
+	if w.Duration.Set {
+		if _, err := r.awaitRunning(ctx, w.Duration.D, s.Name+": wait "+w.Duration.String(), func() bool { return false }); err != nil {
+			return nil, asFailure(err)
+		}
+		return map[string]any{"waited": w.Duration.String()}, nil
+	}
+	ch := workflow.GetSignalChannel(ctx, w.Signal)
+	var limit time.Duration
+	if w.Timeout.Set {
+		limit = w.Timeout.D
+	}
+	got, err := r.awaitRunning(ctx, limit, s.Name+": timeout", func() bool { return ch.Len() > 0 })
+	if err != nil {
+		return nil, asFailure(err)
+	}
+	if !got {
+		return r.timedOut(w.OnTimeout, fmt.Sprintf("no %s signal within %s", w.Signal, w.Timeout))
+	}
+	var payload any
+	ch.ReceiveAsync(&payload)
+	return map[string]any{"signal": w.Signal, "payload": payload}, nil
+}
+
 // timedOut routes a timeout to on_timeout, or fails the step.
 func (r *run) timedOut(target, msg string) (any, *failure) {
 	return nil, &failure{Type: ErrTypeTimeout, Message: msg, route: target}
@@ -462,7 +501,17 @@ func (r *run) timedOut(target, msg string) (any, *failure) {
 func (r *run) reviewStep(ctx workflow.Context, s *definition.PlanStep) (any, *failure) {
 	r.review = nil
 	var timedOut bool
-	if t := s.Review.Timeout; t.Set {
+	if r.control {
+		var limit time.Duration
+		if t := s.Review.Timeout; t.Set {
+			limit = t.D
+		}
+		got, err := r.awaitRunning(ctx, limit, s.Name+": review timeout", func() bool { return r.review != nil })
+		if err != nil {
+			return nil, asFailure(err)
+		}
+		timedOut = !got
+	} else if t := s.Review.Timeout; t.Set {
 		ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: t.D, TimerOptions: workflow.TimerOptions{Summary: s.Name + ": review timeout"}},
 			func() bool { return r.review != nil })
 		if err != nil {
@@ -480,6 +529,15 @@ func (r *run) reviewStep(ctx workflow.Context, s *definition.PlanStep) (any, *fa
 	}
 	d := r.review
 	r.review = nil
+	if r.control {
+		ev := statemachine.EventApprove
+		if !d.approved {
+			ev = statemachine.EventReject
+		}
+		if _, err := r.m.Note(statemachine.Cause{Step: s.Name, Event: ev, Reason: d.reason, Who: d.who}, workflow.Now(ctx)); err != nil {
+			return nil, &failure{Type: ErrTypeInternal, Message: err.Error()}
+		}
+	}
 	if !d.approved {
 		msg := "rejected"
 		if d.reason != "" {

@@ -287,7 +287,9 @@ func indexWhere(h []statemachine.Record, ok func(statemachine.Record) bool) int 
 
 // A timeout that falls while the run is paused is taken when the run
 // resumes: the timer keeps workflow time, the pause only holds the move.
-func TestTimeoutWhilePaused(t *testing.T) {
+// A pause stops the clock of a wait's timeout and of a review's: paused
+// at 1h for 2h, a 2h timeout has 1h left at the resume and fires at 4h.
+func TestTimeoutClockStopsWhilePaused(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name, step, held string
@@ -330,9 +332,9 @@ func TestTimeoutWhilePaused(t *testing.T) {
 				{statemachine.Initial, c.state, c.held, statemachine.EventStart, "", 0},
 				{c.state, statemachine.Paused, c.held, statemachine.EventPause, "hold on", time.Hour},
 				{statemachine.Paused, c.state, c.held, statemachine.EventResume, "go on", 3 * time.Hour},
-				{c.state, statemachine.Processing, "late", statemachine.EventStep, c.reason, 3 * time.Hour},
-				{statemachine.Processing, statemachine.Processing, "late", statemachine.EventStepCompleted, "", 3 * time.Hour},
-				{statemachine.Processing, statemachine.Complete, "late", statemachine.EventComplete, "", 3 * time.Hour},
+				{c.state, statemachine.Processing, "late", statemachine.EventStep, c.reason, 4 * time.Hour},
+				{statemachine.Processing, statemachine.Processing, "late", statemachine.EventStepCompleted, "", 4 * time.Hour},
+				{statemachine.Processing, statemachine.Complete, "late", statemachine.EventComplete, "", 4 * time.Hour},
 			}, moves)
 		})
 	}
