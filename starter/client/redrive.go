@@ -98,8 +98,12 @@ func (c *Client) readEnds(ctx context.Context, e *Ended) error {
 	if err != nil {
 		return c.explain(err, e.WorkflowID)
 	}
+	// The answer is the last batch of events, newest first.
 	for _, ev := range last.GetHistory().GetEvents() {
-		e.Result = closeResult(ev)
+		if res := closeResult(ev); res != nil {
+			e.Result = res
+			break
+		}
 	}
 	return nil
 }
