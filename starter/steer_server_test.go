@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +295,29 @@ func TestRetryAFailedRun(t *testing.T) {
 	code, out, errOut = starterOn(t, "retry", id)
 	require.Equal(t, exitFailed, code, out)
 	require.Contains(t, errOut, "starter: the latest run of "+id+" is Completed: only a run that ended FAILED or CANCELLED can be retried")
+}
+
+// retry of a CANCELLED run starts again in the step it was cancelled in.
+func TestRetryACancelledRun(t *testing.T) {
+	t.Parallel()
+	queue := testserver.Queue(t)
+	counter := testserver.CountingWorker(t, queue)
+	id, _ := startRun(t, definitionFile(t, countedGateYAML), queue)
+	awaitState(t, id, statemachine.Review)
+	code, _, errOut := starterOn(t, "cancel", id, "--reason", "wrong day")
+	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, client.EndCancelled, awaitEnd(t, id).State)
+
+	code, out, errOut := starterOn(t, "retry", id, "--who", "dave", "--id", id+"-again")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "started "+id+"-again\n")
+	require.Regexp(t, `(?m)^  retries +run \S+ of `+regexp.QuoteMeta(id)+` \(CANCELLED\), from step check$`, out)
+	require.Regexp(t, `(?m)^  carried +the outputs of first, second$`, out)
+
+	awaitState(t, id+"-again", statemachine.Review)
+	code, _, errOut = starterOn(t, "approve", id+"-again")
+	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, client.EndComplete, awaitEnd(t, id+"-again").State)
+	require.Equal(t, 1, counter.Calls("first"))
+	require.Equal(t, 1, counter.Calls("second"))
 }
