@@ -59,13 +59,15 @@ type updateView struct {
 }
 
 // update sends an update to the latest run of id and waits for the run's
-// answer. A refusal is the run's reason, exit 1.
+// answer: the StateView, nil when the run answered something else. A
+// refusal matches client.ErrRefused; the caller gives errors their exit
+// code with failed.
 func (g *globals) update(ctx context.Context, c *client.Client, id, name string, payload any) (*contract.StateView, json.RawMessage, error) {
 	// An update waits for a worker to run it; say so rather than hang in
 	// silence.
 	d, err := c.Describe(ctx, id)
 	if err != nil {
-		return nil, nil, failed(err)
+		return nil, nil, err
 	}
 	if d.Stuck() {
 		g.warn("the worker fails this run's workflow task (starter status %s shows its error): the %s waits until the worker is fixed (press Ctrl-C)",
