@@ -145,6 +145,10 @@ func (r *run) registerControl(ctx workflow.Context) error {
 			func(in contract.RollbackRequest) error { return r.canRollback(in.Steps) }},
 		{contract.UpdateSkip, `{"reason": "…", "who": "…"}: end the running step as skipped (empty output, success route)`,
 			func(ctx workflow.Context, in contract.Reason) (contract.StateView, error) {
+				if r.running == nil {
+					// The step ended between the validator and the handler.
+					return r.stateView(), errors.New("the step had already finished when the skip arrived: nothing was skipped")
+				}
 				return r.submit(ctx, &operation{kind: contract.UpdateSkip, step: r.running.Name, reason: in.Reason, who: whoOf(in.Who)})
 			},
 			func(in contract.Reason) error { return r.canSkip() }},
