@@ -212,6 +212,10 @@ func (r *run) canResume() error {
 // submit hands an operation to the drive loop, ends the running step and
 // waits until the operation has been applied.
 func (r *run) submit(ctx workflow.Context, op *operation) (contract.StateView, error) {
+	if err := r.busy(); err != nil {
+		// Two requests validated in one workflow task: the first wins.
+		return r.stateView(), err
+	}
 	r.op = op
 	r.cancelStep()
 	if err := workflow.Await(ctx, func() bool { return op.done }); err != nil {
