@@ -855,3 +855,36 @@ steps:
 	require.Equal(t, map[string]any{"seen": "a+b"}, out.Steps["done"], "the later steps see the kept outputs")
 	b.record("redrive", run.GetID(), "")
 }
+
+// A signal a wait step waits for that arrives while the run is paused is
+// kept, and taken after the resume.
+func TestSignalWhilePausedIsTakenAfterResume(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startWorker()
+	run := b.start(b.plan(`
+workflow_id: paused-signal
+initial_step: await
+steps:
+  - name: await
+    wait: {signal: go}
+`), nil)
+	b.waitState(run, statemachine.Waiting)
+	_, err := b.update(run, contract.UpdatePause, contract.Reason{Reason: "hold"})
+	require.NoError(t, err)
+	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", "go", map[string]any{"n": 1}))
+	// A query after the signal is answered after the signal was handled.
+	require.Empty(t, records(b.history(run), statemachine.EventStepCompleted), "not taken while paused")
+	_, err = b.update(run, contract.UpdateResume, contract.Reason{})
+	require.NoError(t, err)
+	_, h, err := b.finish(run)
+	require.NoError(t, err)
+	var events []statemachine.Event
+	for _, r := range h {
+		events = append(events, r.Event)
+	}
+	require.Equal(t, []statemachine.Event{statemachine.EventStart, statemachine.EventPause, statemachine.EventResume, statemachine.EventStepCompleted, statemachine.EventComplete}, events)
+	var res workflows.Result
+	require.NoError(t, run.Get(b.ctx, &res))
+	require.Equal(t, map[string]any{"signal": "go", "payload": map[string]any{"n": float64(1)}}, res.Steps["await"])
+}
