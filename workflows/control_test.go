@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -887,4 +888,39 @@ steps:
 	var res workflows.Result
 	require.NoError(t, run.Get(b.ctx, &res))
 	require.Equal(t, map[string]any{"signal": "go", "payload": map[string]any{"n": float64(1)}}, res.Steps["await"])
+}
+
+// The Web UI lists a run's signals, queries and updates from Temporal's
+// metadata query: each of ours is there with a description.
+func TestHandlersCarryDescriptions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startWorker()
+	run := b.start(b.plan("workflow_id: described\ninitial_step: await\nsteps:\n  - name: await\n    wait: {signal: go}\n"), nil)
+	b.waitState(run, statemachine.Waiting)
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", "__temporal_workflow_metadata")
+	require.NoError(t, err)
+	var md sdkpb.WorkflowMetadata
+	require.NoError(t, v.Get(&md))
+	described := func(defs []*sdkpb.WorkflowInteractionDefinition) map[string]bool {
+		out := map[string]bool{}
+		for _, d := range defs {
+			out[d.GetName()] = d.GetDescription() != ""
+		}
+		return out
+	}
+	def := md.GetDefinition()
+	for _, name := range []string{contract.SignalPause, contract.SignalResume, contract.SignalCancel} {
+		require.True(t, described(def.GetSignalDefinitions())[name], "signal %s", name)
+	}
+	for _, name := range []string{contract.QueryState, contract.QueryProgress, contract.QueryHistory, contract.QueryDefinition} {
+		require.True(t, described(def.GetQueryDefinitions())[name], "query %s", name)
+	}
+	for _, name := range []string{contract.UpdateApprove, contract.UpdateReject, contract.UpdatePause, contract.UpdateResume,
+		contract.UpdateRollback, contract.UpdateSkip, contract.UpdateTransition, contract.UpdateModify} {
+		require.True(t, described(def.GetUpdateDefinitions())[name], "update %s", name)
+	}
+	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", "go", nil))
+	_, _, err = b.finish(run)
+	require.NoError(t, err)
 }
