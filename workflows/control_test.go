@@ -924,3 +924,21 @@ func TestHandlersCarryDescriptions(t *testing.T) {
 	_, _, err = b.finish(run)
 	require.NoError(t, err)
 }
+
+// A reviewer's decision is recorded with who and why.
+func TestDecisionIsRecordedWithWhoAndWhy(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startWorker()
+	run := b.start(b.plan("workflow_id: decided\ninitial_step: check\nsteps:\n  - name: check\n    type: review\n    review: {timeout: 1h}\n"), nil)
+	b.waitState(run, statemachine.Review)
+	_, err := b.update(run, contract.UpdateApprove, contract.Reason{Reason: "looks good", Who: "lee"})
+	require.NoError(t, err)
+	_, h, err := b.finish(run)
+	require.NoError(t, err)
+	a := records(h, statemachine.EventApprove)
+	require.Len(t, a, 1)
+	require.Equal(t, "looks good", a[0].Reason)
+	require.Equal(t, "lee", a[0].Who)
+	require.Equal(t, "check", a[0].Step)
+}
