@@ -145,6 +145,10 @@ func (r *run) registerControl(ctx workflow.Context) error {
 			func(in contract.RollbackRequest) error { return r.canRollback(in.Steps) }},
 		{contract.UpdateSkip, `{"reason": "…", "who": "…"}: end the running step as skipped (empty output, success route)`,
 			func(ctx workflow.Context, in contract.Reason) (contract.StateView, error) {
+				if r.running == nil {
+					// The step ended between the validator and the handler.
+					return r.stateView(), errors.New("the step had already finished when the skip arrived: nothing was skipped")
+				}
 				return r.submit(ctx, &operation{kind: contract.UpdateSkip, step: r.running.Name, reason: in.Reason, who: whoOf(in.Who)})
 			},
 			func(in contract.Reason) error { return r.canSkip() }},
@@ -208,6 +212,10 @@ func (r *run) canResume() error {
 // submit hands an operation to the drive loop, ends the running step and
 // waits until the operation has been applied.
 func (r *run) submit(ctx workflow.Context, op *operation) (contract.StateView, error) {
+	if err := r.busy(); err != nil {
+		// Two requests validated in one workflow task: the first wins.
+		return r.stateView(), err
+	}
 	r.op = op
 	r.cancelStep()
 	if err := workflow.Await(ctx, func() bool { return op.done }); err != nil {

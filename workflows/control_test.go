@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -854,4 +855,90 @@ steps:
 	require.NoError(t, run.Get(b.ctx, &out))
 	require.Equal(t, map[string]any{"seen": "a+b"}, out.Steps["done"], "the later steps see the kept outputs")
 	b.record("redrive", run.GetID(), "")
+}
+
+// A signal a wait step waits for that arrives while the run is paused is
+// kept, and taken after the resume.
+func TestSignalWhilePausedIsTakenAfterResume(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startWorker()
+	run := b.start(b.plan(`
+workflow_id: paused-signal
+initial_step: await
+steps:
+  - name: await
+    wait: {signal: go}
+`), nil)
+	b.waitState(run, statemachine.Waiting)
+	_, err := b.update(run, contract.UpdatePause, contract.Reason{Reason: "hold"})
+	require.NoError(t, err)
+	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", "go", map[string]any{"n": 1}))
+	// A query after the signal is answered after the signal was handled.
+	require.Empty(t, records(b.history(run), statemachine.EventStepCompleted), "not taken while paused")
+	_, err = b.update(run, contract.UpdateResume, contract.Reason{})
+	require.NoError(t, err)
+	_, h, err := b.finish(run)
+	require.NoError(t, err)
+	var events []statemachine.Event
+	for _, r := range h {
+		events = append(events, r.Event)
+	}
+	require.Equal(t, []statemachine.Event{statemachine.EventStart, statemachine.EventPause, statemachine.EventResume, statemachine.EventStepCompleted, statemachine.EventComplete}, events)
+	var res workflows.Result
+	require.NoError(t, run.Get(b.ctx, &res))
+	require.Equal(t, map[string]any{"signal": "go", "payload": map[string]any{"n": float64(1)}}, res.Steps["await"])
+}
+
+// The Web UI lists a run's signals, queries and updates from Temporal's
+// metadata query: each of ours is there with a description.
+func TestHandlersCarryDescriptions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startWorker()
+	run := b.start(b.plan("workflow_id: described\ninitial_step: await\nsteps:\n  - name: await\n    wait: {signal: go}\n"), nil)
+	b.waitState(run, statemachine.Waiting)
+	v, err := b.client.QueryWorkflow(b.ctx, run.GetID(), "", "__temporal_workflow_metadata")
+	require.NoError(t, err)
+	var md sdkpb.WorkflowMetadata
+	require.NoError(t, v.Get(&md))
+	described := func(defs []*sdkpb.WorkflowInteractionDefinition) map[string]bool {
+		out := map[string]bool{}
+		for _, d := range defs {
+			out[d.GetName()] = d.GetDescription() != ""
+		}
+		return out
+	}
+	def := md.GetDefinition()
+	for _, name := range []string{contract.SignalPause, contract.SignalResume, contract.SignalCancel} {
+		require.True(t, described(def.GetSignalDefinitions())[name], "signal %s", name)
+	}
+	for _, name := range []string{contract.QueryState, contract.QueryProgress, contract.QueryHistory, contract.QueryDefinition} {
+		require.True(t, described(def.GetQueryDefinitions())[name], "query %s", name)
+	}
+	for _, name := range []string{contract.UpdateApprove, contract.UpdateReject, contract.UpdatePause, contract.UpdateResume,
+		contract.UpdateRollback, contract.UpdateSkip, contract.UpdateTransition, contract.UpdateModify} {
+		require.True(t, described(def.GetUpdateDefinitions())[name], "update %s", name)
+	}
+	require.NoError(t, b.client.SignalWorkflow(b.ctx, run.GetID(), "", "go", nil))
+	_, _, err = b.finish(run)
+	require.NoError(t, err)
+}
+
+// A reviewer's decision is recorded with who and why.
+func TestDecisionIsRecordedWithWhoAndWhy(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.startWorker()
+	run := b.start(b.plan("workflow_id: decided\ninitial_step: check\nsteps:\n  - name: check\n    type: review\n    review: {timeout: 1h}\n"), nil)
+	b.waitState(run, statemachine.Review)
+	_, err := b.update(run, contract.UpdateApprove, contract.Reason{Reason: "looks good", Who: "lee"})
+	require.NoError(t, err)
+	_, h, err := b.finish(run)
+	require.NoError(t, err)
+	a := records(h, statemachine.EventApprove)
+	require.Len(t, a, 1)
+	require.Equal(t, "looks good", a[0].Reason)
+	require.Equal(t, "lee", a[0].Who)
+	require.Equal(t, "check", a[0].Step)
 }

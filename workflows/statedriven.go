@@ -172,8 +172,8 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 		if !ok || s.Group != "" {
 			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("redrive from step %q: the plan has no such step outside a parallel group", rd.From), ErrTypeBadPlan, nil)
 		}
-		for k, v := range rd.Steps {
-			r.steps[k] = v
+		for _, k := range sortedKeys(rd.Steps) {
+			r.steps[k] = rd.Steps[k]
 		}
 		r.next = rd.From
 		r.reason = fmt.Sprintf("redrive of %s (run %s) from step %s", rd.WorkflowID, rd.RunID, rd.From)
@@ -310,7 +310,6 @@ func (r *run) drive(ctx workflow.Context) (Result, error) {
 	}
 	return r.finishComplete(ctx)
 }
-
 
 // failure is why a step did not succeed.
 type failure struct {
