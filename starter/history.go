@@ -15,7 +15,7 @@ func newHistory(g *globals) *cobra.Command {
 		Use:   "history ID",
 		Short: "Show a run's transitions, oldest first",
 		Long: "history prints every transition of workflow ID, oldest first: seq, time, from→to, step,\n" +
-			"event and reason. With --json, the records as a JSON list.\n\n" +
+			"event, who (for an operator's operation) and reason. With --json, the records as a JSON list.\n\n" +
 			"With REDIS_URL set it reads the Redis mirror's list, which keeps the newest\n" +
 			"STATEDRIVEN_REDIS_HISTORY_MAX records (10000): when the list starts after seq 1, a note says\n" +
 			"that the older ones are in Temporal (--source temporal). A run that Redis does not have, or a\n" +

@@ -46,10 +46,10 @@ func renderHistory(w io.Writer, records []statemachine.Record) error {
 		return err
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "SEQ\tAT\tFROM→TO\tSTEP\tEVENT\tREASON")
+	fmt.Fprintln(tw, "SEQ\tAT\tFROM→TO\tSTEP\tEVENT\tWHO\tREASON")
 	for _, r := range records {
-		fmt.Fprintf(tw, "%d\t%s\t%s→%s\t%s\t%s\t%s\n",
-			r.Seq, r.At.UTC().Format(historyTime), r.From, r.To, cell(r.Step), cell(string(r.Event)), cell(r.Reason))
+		fmt.Fprintf(tw, "%d\t%s\t%s→%s\t%s\t%s\t%s\t%s\n",
+			r.Seq, r.At.UTC().Format(historyTime), r.From, r.To, cell(r.Step), cell(string(r.Event)), cell(r.Who), cell(r.Reason))
 	}
 	return tw.Flush()
 }

@@ -43,15 +43,15 @@ func TestRenderHistory(t *testing.T) {
 	records := []statemachine.Record{
 		{Seq: 1, From: statemachine.Initial, To: statemachine.Processing, Step: "validate", Event: statemachine.EventStart, At: at},
 		{Seq: 2, From: statemachine.Processing, To: statemachine.Processing, Step: "validate", Event: statemachine.EventStepCompleted, At: at.Add(1500 * time.Millisecond)},
-		{Seq: 3, From: statemachine.Processing, To: statemachine.Paused, Event: statemachine.EventPause, Reason: "maintenance\twindow", At: at.Add(time.Minute)},
+		{Seq: 3, From: statemachine.Processing, To: statemachine.Paused, Event: statemachine.EventPause, Reason: "maintenance\twindow", Who: "ana", At: at.Add(time.Minute)},
 	}
 	var buf bytes.Buffer
 	require.NoError(t, renderHistory(&buf, records))
 	want := strings.Join([]string{
-		"SEQ  AT                        FROM→TO                STEP      EVENT           REASON",
-		"1    2026-11-27T17:00:00.123Z  INITIAL→PROCESSING     validate  start           -",
-		"2    2026-11-27T17:00:01.623Z  PROCESSING→PROCESSING  validate  step_completed  -",
-		"3    2026-11-27T17:01:00.123Z  PROCESSING→PAUSED      -         pause           maintenance window",
+		"SEQ  AT                        FROM→TO                STEP      EVENT           WHO  REASON",
+		"1    2026-11-27T17:00:00.123Z  INITIAL→PROCESSING     validate  start           -    -",
+		"2    2026-11-27T17:00:01.623Z  PROCESSING→PROCESSING  validate  step_completed  -    -",
+		"3    2026-11-27T17:01:00.123Z  PROCESSING→PAUSED      -         pause           ana  maintenance window",
 		"",
 	}, "\n")
 	require.Equal(t, want, buf.String())

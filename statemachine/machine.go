@@ -213,10 +213,13 @@ func (m *Machine) Pause(reason string, at time.Time) (Record, error) {
 	return m.PauseWith(Cause{Reason: reason}, at)
 }
 
-// PauseWith is Pause with who asked (c.Reason and c.Who; the step and
-// event are the machine's).
+// PauseWith is Pause with who asked (c.Reason and c.Who); an empty
+// c.Step is the current one (Step), and the event is the machine's.
 func (m *Machine) PauseWith(c Cause, at time.Time) (Record, error) {
-	c.Step, c.Event = m.Step(), EventPause
+	if c.Step == "" {
+		c.Step = m.Step()
+	}
+	c.Event = EventPause
 	return m.Transition(Paused, c, at)
 }
 
@@ -235,7 +238,10 @@ func (m *Machine) ResumeWith(c Cause, at time.Time) (Record, error) {
 		}
 		return Record{}, &TransitionError{From: m.state, To: m.state, Event: EventResume, Why: why}
 	}
-	c.Step, c.Event = m.Step(), EventResume
+	if c.Step == "" {
+		c.Step = m.Step()
+	}
+	c.Event = EventResume
 	return m.Transition(m.resumes, c, at)
 }
 
@@ -246,7 +252,10 @@ func (m *Machine) Cancel(reason string, at time.Time) (Record, error) {
 
 // CancelWith is Cancel with who asked.
 func (m *Machine) CancelWith(c Cause, at time.Time) (Record, error) {
-	c.Step, c.Event = m.Step(), EventCancel
+	if c.Step == "" {
+		c.Step = m.Step()
+	}
+	c.Event = EventCancel
 	return m.Transition(Cancelled, c, at)
 }
 

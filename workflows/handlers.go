@@ -106,7 +106,7 @@ func (r *run) historyPage(req contract.HistoryRequest) ([]statemachine.Record, e
 
 func (r *run) stateView() contract.StateView {
 	v := contract.StateView{State: r.m.State(), CurrentSteps: r.currentSteps(), PlanHash: r.plan.Hash, RollingBack: r.rolling != ""}
-	if r.running == nil {
+	if r.running == nil && !v.State.Terminal() {
 		v.Next = r.next
 	}
 	if v.State == statemachine.Paused {

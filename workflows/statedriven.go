@@ -663,7 +663,11 @@ func (r *run) finishCancelled(ctx workflow.Context, reason string) (Result, erro
 			}
 		}
 	}
-	if _, err := r.m.CancelWith(statemachine.Cause{Reason: reason, Who: r.cancelWho}, workflow.Now(dctx)); err != nil {
+	c := statemachine.Cause{Reason: reason, Who: r.cancelWho}
+	if r.control {
+		c.Step = step // the step it stopped, not the last one compensated
+	}
+	if _, err := r.m.CancelWith(c, workflow.Now(dctx)); err != nil {
 		r.logger.Error("cannot record the cancellation", "err", err)
 	}
 	r.afterTransition(dctx)
