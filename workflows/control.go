@@ -218,7 +218,10 @@ func (r *run) submit(ctx workflow.Context, op *operation) (contract.StateView, e
 	}
 	r.op = op
 	r.cancelStep()
-	if err := workflow.Await(ctx, func() bool { return op.done }); err != nil {
+	// Answer with the operation's outcome even if the run is cancelled
+	// meanwhile: the drive loop applies it, or its end answers it.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if err := workflow.Await(dctx, func() bool { return op.done }); err != nil {
 		return r.stateView(), err
 	}
 	return r.stateView(), op.err
@@ -600,7 +603,10 @@ func (r *run) rollback(ctx workflow.Context, op *operation, interrupted bool) *f
 	}
 	r.rolling = strings.Join(names, ", ")
 	r.publish(ctx)
-	f := r.compensate(ctx, groups, "rollback")
+	// A cancel that arrives meanwhile waits for the compensations, so
+	// none runs twice (the cancel compensates what is left afterwards).
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	f := r.compensate(dctx, groups, "rollback")
 	r.rolling = ""
 	if f != nil {
 		return &failure{Type: f.Type, Message: fmt.Sprintf("rollback of %s: %s", strings.Join(names, ", "), f.Message)}

@@ -942,3 +942,56 @@ func TestDecisionIsRecordedWithWhoAndWhy(t *testing.T) {
 	require.Equal(t, "lee", a[0].Who)
 	require.Equal(t, "check", a[0].Step)
 }
+
+// A cancel that arrives while a rollback's compensations run waits for
+// them: each undone step is compensated once, then the cancel compensates
+// what is left.
+func TestCancelDuringRollback(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	l := controlActions(b)
+	b.reg.MustRegister("slow_undo", func(ctx context.Context, in contract.StepInput) (any, error) {
+		m, _ := in.Input.(map[string]any)
+		l.add(fmt.Sprintf("slow_undo:%v", m["step"]))
+		select {
+		case <-l.gate("undo"):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return nil, nil
+	})
+	b.startWorker()
+	run := b.start(b.plan(`
+workflow_id: cancel-rollback
+initial_step: a
+steps:
+  - name: a
+    action: work
+    compensate: {action: undo}
+    next: b
+  - name: b
+    action: work
+    compensate: {action: slow_undo}
+    next: hold
+  - name: hold
+    action: hold
+`+heldTimeouts), nil)
+	b.waitStep(run, "hold")
+	rolled := make(chan error, 1)
+	go func() {
+		_, err := b.update(run, contract.UpdateRollback, contract.RollbackRequest{Steps: 1})
+		rolled <- err
+	}()
+	require.Eventually(t, func() bool { return l.count("slow_undo:b") == 1 }, time.Minute, 10*time.Millisecond)
+	require.NoError(t, b.client.CancelWorkflow(b.ctx, run.GetID(), ""))
+	close(l.gate("undo"))
+	require.NoError(t, <-rolled)
+	p, h, err := b.finish(run)
+	var canceled *temporal.CanceledError
+	require.True(t, errors.As(err, &canceled), "%v", err)
+	require.Equal(t, "CANCELLED", p.Status)
+	requireContiguous(t, h)
+	require.Equal(t, 1, l.count("slow_undo:b"), "b is compensated once, by the rollback")
+	require.Equal(t, 1, l.count("undo:a"), "a once, by the cancel")
+	require.Equal(t, []string{"b", "a"}, steps(h, statemachine.EventCompensate))
+}
