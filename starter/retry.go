@@ -151,31 +151,7 @@ func newRetry(g *globals) *cobra.Command {
 				},
 				show: showCommand(s.WorkflowID, g.address, g.namespace),
 			}
-			if !g.json {
-				if err := renderStarted(g.stdout, view); err != nil {
-					return err
-				}
-			}
-			if !wait {
-				if g.json {
-					return g.printJSON(view)
-				}
-				return nil
-			}
-			o, err := g.followRun(ctx, c, m, s.WorkflowID, s.RunID, s.TaskQueue, true)
-			if err != nil {
-				return err
-			}
-			if o.TotalSteps == 0 {
-				o.TotalSteps = plan.TotalSteps
-			}
-			if g.json {
-				view.Outcome = &o
-				if err := g.printJSON(view); err != nil {
-					return err
-				}
-			}
-			return g.finish(o)
+			return g.reportStarted(ctx, c, m, view, s, plan, wait)
 		},
 	}
 	f := cmd.Flags()

@@ -129,32 +129,7 @@ func newRun(g *globals) *cobra.Command {
 				Warnings:   warnings,
 				show:       showCommand(s.WorkflowID, g.address, g.namespace),
 			}
-			if !g.json {
-				if err := renderStarted(g.stdout, view); err != nil {
-					return err
-				}
-			}
-			if !wait {
-				if g.json {
-					return g.printJSON(view)
-				}
-				return nil
-			}
-
-			o, err := g.followRun(ctx, c, m, s.WorkflowID, s.RunID, s.TaskQueue, true)
-			if err != nil {
-				return err
-			}
-			if o.TotalSteps == 0 {
-				o.TotalSteps = plan.TotalSteps
-			}
-			if g.json {
-				view.Outcome = &o
-				if err := g.printJSON(view); err != nil {
-					return err
-				}
-			}
-			return g.finish(o)
+			return g.reportStarted(ctx, c, m, view, s, plan, wait)
 		},
 	}
 	f := cmd.Flags()
@@ -231,4 +206,34 @@ func checkActions(ctx context.Context, c *client.Client, plan *definition.Plan, 
 	}
 	return "", badInput("no worker of %s offers what the plan runs there; nothing was started:\n%s\nthe workers offer: %s\n(register the action in the worker, or run the step on a specialist's queue)",
 		queue, strings.Join(lines, "\n"), strings.Join(offered, ", "))
+}
+
+// reportStarted prints a started run (run, retry) and, with wait, follows
+// it to its end and prints the outcome; the exit code is the outcome's.
+func (g *globals) reportStarted(ctx context.Context, c *client.Client, m *mirror, view startedView, s *client.Started, plan *definition.Plan, wait bool) error {
+	if !g.json {
+		if err := renderStarted(g.stdout, view); err != nil {
+			return err
+		}
+	}
+	if !wait {
+		if g.json {
+			return g.printJSON(view)
+		}
+		return nil
+	}
+	o, err := g.followRun(ctx, c, m, s.WorkflowID, s.RunID, s.TaskQueue, true)
+	if err != nil {
+		return err
+	}
+	if o.TotalSteps == 0 {
+		o.TotalSteps = plan.TotalSteps
+	}
+	if g.json {
+		view.Outcome = &o
+		if err := g.printJSON(view); err != nil {
+			return err
+		}
+	}
+	return g.finish(o)
 }
