@@ -27,12 +27,16 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	runner := activities.NewRunner(activities.NewRegistry(), activities.RunnerOptions{})
+	// --dev runs the dev server with the garbage collector settings it
+	// was measured with (devserver.TuneGC): this program's choice, for
+	// its whole process.
+	dev := devserver.ForHostWithGCTuning
 	code := host.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, host.Registration{
 		// The interpreter, and the workflow that tells clients which
 		// actions this worker offers.
 		Workflows:  func(w worker.WorkflowRegistry) { workflows.Register(w); runner.RegisterActions(w) },
 		Activities: runner.Register,
-	}, devserver.ForHost)
+	}, dev)
 	stop()
 	os.Exit(code)
 }

@@ -227,13 +227,10 @@ func (s *Server) Stop() error {
 }
 
 // ForHost is the host.DevServerFunc that runs this server: hand it to
-// host.Main (or set host.Config.DevServer) to give a worker --dev.
-//
-// It also tunes the garbage collector of the whole process, the worker's
-// activities included: DevGCPercent and DevMemoryLimit, unless GOGC or
-// GOMEMLIMIT is set in the environment (GOMEMLIMIT=off for no limit).
+// host.Main (or set host.Config.DevServer) to give a worker --dev. It
+// leaves the process's garbage collector alone; ForHostWithGCTuning also
+// tunes it.
 func ForHost(ctx context.Context, o host.DevServerOptions) (host.DevServer, error) {
-	tuneGC(o.Logger)
 	opts := DefaultOptions()
 	opts.DataDir = o.DataDir
 	opts.Port = o.Port
@@ -306,4 +303,14 @@ func dialHost(ip string) string {
 		return "127.0.0.1"
 	}
 	return ip
+}
+
+// ForHostWithGCTuning is ForHost for a program that gives dev mode the
+// garbage collector settings it was measured with (TuneGC): the worker's
+// and the examples' main choose it. The settings are the whole process's,
+// the worker's activities included, so a program that embeds the dev
+// server beside other work may prefer ForHost.
+func ForHostWithGCTuning(ctx context.Context, o host.DevServerOptions) (host.DevServer, error) {
+	TuneGC(o.Logger)
+	return ForHost(ctx, o)
 }

@@ -27,9 +27,10 @@ const DevGCPercent = 400
 // the limit it changes nothing; near it the collector runs more often.
 const DevMemoryLimit = 512 << 20
 
-// tuneGC sets DevGCPercent and DevMemoryLimit for the process, each
-// unless its variable is set.
-func tuneGC(logger *zap.Logger) {
+// TuneGC sets DevGCPercent and DevMemoryLimit for the whole process, each
+// unless its variable is set (GOGC, GOMEMLIMIT; GOMEMLIMIT=off for no
+// limit).
+func TuneGC(logger *zap.Logger) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}

@@ -24,13 +24,13 @@ func TestDevModeTunesTheGarbageCollector(t *testing.T) {
 		t.Setenv(v, "")
 		require.NoError(t, os.Unsetenv(v))
 	}
-	tuneGC(zap.NewNop())
+	TuneGC(zap.NewNop())
 	require.Equal(t, DevGCPercent, debug.SetGCPercent(100))
 	require.EqualValues(t, DevMemoryLimit, debug.SetMemoryLimit(math.MaxInt64))
 
 	t.Setenv("GOGC", "100")
 	t.Setenv("GOMEMLIMIT", "off")
-	tuneGC(zap.NewNop())
+	TuneGC(zap.NewNop())
 	require.Equal(t, 100, debug.SetGCPercent(100), "GOGC from the environment wins")
 	require.EqualValues(t, int64(math.MaxInt64), debug.SetMemoryLimit(math.MaxInt64), "GOMEMLIMIT from the environment wins")
 }
