@@ -855,6 +855,28 @@ steps:
 	require.NoError(t, run.Get(b.ctx, &out))
 	require.Equal(t, map[string]any{"seen": "a+b"}, out.Steps["done"], "the later steps see the kept outputs")
 	b.record("redrive", run.GetID(), "")
+
+	// A run that ended at a fail step is redriven from the step that
+	// routed it there.
+	routed := b.plan(`
+workflow_id: redrive-routed
+initial_step: check
+steps:
+  - name: check
+    action: check
+    conditions: {success: done, BadAmount: declined}
+  - name: done
+    type: succeed
+  - name: declined
+    type: fail
+    error: declined
+`)
+	old = b.start(routed, nil)
+	_, _, err = b.finish(old)
+	require.True(t, errors.As(err, &app), "%v", err)
+	res = workflows.Result{}
+	require.NoError(t, app.Details(&res))
+	require.Equal(t, "check", res.Step)
 }
 
 // A signal a wait step waits for that arrives while the run is paused is

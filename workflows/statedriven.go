@@ -83,6 +83,9 @@ type run struct {
 	op      *operation           // an operation waiting for the running step to stop
 	rolling string               // the steps a rollback is compensating, for the details line
 	who     string               // who caused the next transition (a redrive's operator)
+
+	routedFrom  string // the step that routed the run to the one running now
+	redriveFrom string // where a redrive of a run ending at a fail step starts
 }
 
 // decision is a reviewer's answer to a review step.
@@ -304,8 +307,14 @@ func (r *run) drive(ctx workflow.Context) (Result, error) {
 			continue
 		}
 		if f != nil {
+			if s.Kind == definition.KindFail && r.routedFrom != "" {
+				// A redrive goes back to the step whose result sent the
+				// run to this fail step, not to the fail step itself.
+				r.redriveFrom = r.routedFrom
+			}
 			return r.finishFailed(ctx, s.Name, f)
 		}
+		r.routedFrom = s.Name
 		r.next = next
 	}
 	return r.finishComplete(ctx)
@@ -631,6 +640,9 @@ func (r *run) finishFailedWith(ctx workflow.Context, step string, f *failure, c 
 // step it stopped at, the outputs (unless over the payload limit) and the
 // plan's hash.
 func (r *run) endDetails(step string) Result {
+	if r.redriveFrom != "" {
+		step = r.redriveFrom
+	}
 	res := Result{State: r.m.State(), Error: r.errMsg, Steps: r.steps, Step: step, PlanHash: r.plan.Hash}
 	if f := checkPayload("the run's step outputs", res, "each step's output is still in the run's history, as its activity's result"); f != nil {
 		res.Steps, res.StepsOmitted = nil, f.Message
