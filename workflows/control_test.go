@@ -1017,3 +1017,58 @@ steps:
 	require.Equal(t, 1, l.count("undo:a"), "a once, by the cancel")
 	require.Equal(t, []string{"b", "a"}, steps(h, statemachine.EventCompensate))
 }
+
+// A pause starts no new item of a map step; the items in flight finish,
+// and the rest start after the resume.
+func TestPauseHoldsAMapsNextItems(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	l := controlActions(b)
+	b.reg.MustRegister("gated_item", func(ctx context.Context, in contract.StepInput) (any, error) {
+		name := fmt.Sprintf("item-%v", in.Item)
+		l.add(name)
+		select {
+		case <-l.gate(name):
+			return in.Item, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
+	b.startWorker()
+	run := b.start(b.plan(`
+workflow_id: paused-map
+initial_step: each
+steps:
+  - name: each
+    map: {items: "[1, 2, 3, 4]", action: gated_item, concurrency: 2}
+`), nil)
+	require.Eventually(t, func() bool { return len(l.list()) == 2 }, time.Minute, 10*time.Millisecond)
+	_, err := b.update(run, contract.UpdatePause, contract.Reason{})
+	require.NoError(t, err)
+	close(l.gate("item-1"))
+	close(l.gate("item-2"))
+	scheduled := func() (n, completed int, settled bool) {
+		events := b.events(run.GetID(), "")
+		for _, ev := range events {
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				n++
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+				completed++
+			}
+		}
+		last := events[len(events)-1].GetEventType()
+		return n, completed, last == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED || last == enumspb.EVENT_TYPE_MARKER_RECORDED
+	}
+	// Once the run has handled both completions, it has started no third.
+	require.Eventually(t, func() bool { _, c, settled := scheduled(); return c == 2 && settled }, time.Minute, 20*time.Millisecond)
+	n, _, _ := scheduled()
+	require.Equal(t, 2, n, "no new item starts while paused")
+	_, err = b.update(run, contract.UpdateResume, contract.Reason{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(l.list()) == 4 }, time.Minute, 10*time.Millisecond)
+	close(l.gate("item-3"))
+	close(l.gate("item-4"))
+	_, _, err = b.finish(run)
+	require.NoError(t, err)
+}

@@ -365,8 +365,10 @@ func (r *run) mapItems(ctx workflow.Context, s *definition.PlanStep, items []any
 		}
 	}
 	inFlight, next := 0, 0
+	// A pause starts no new item; those in flight finish.
+	held := func() bool { return r.control && r.paused }
 	for {
-		for first == nil && next < len(items) && inFlight < s.Map.Concurrency {
+		for first == nil && next < len(items) && inFlight < s.Map.Concurrency && !held() {
 			i := next
 			next++
 			in, f := input(i)
@@ -390,6 +392,12 @@ func (r *run) mapItems(ctx workflow.Context, s *definition.PlanStep, items []any
 			})
 		}
 		if inFlight == 0 {
+			if first == nil && next < len(items) && held() {
+				if err := workflow.Await(ctx, func() bool { return !held() }); err != nil {
+					return results, asFailure(err)
+				}
+				continue
+			}
 			break
 		}
 		sel.Select(ctx)
