@@ -74,6 +74,12 @@ func (r *run) mapBatches(ctx workflow.Context, s *definition.PlanStep, items []a
 	exec := r.execution(ctx)
 	results := make([]any, 0, len(items))
 	for off := 0; off < len(items); off += MapBatchSize {
+		if r.control && r.paused {
+			// A pause starts no new batch; the one running has finished.
+			if err := workflow.Await(ctx, func() bool { return !r.paused }); err != nil {
+				return nil, asFailure(err)
+			}
+		}
 		end := min(off+MapBatchSize, len(items))
 		in := MapBatchInput{WorkflowID: exec.ID, RunID: exec.RunID, Definition: r.plan.Name, Step: *s, Items: items[off:end], Offset: off}
 		if len(s.Input) > 0 {
