@@ -1,8 +1,10 @@
 package definition
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -251,6 +253,7 @@ func (cv *converter) task(n *yaml.Node, path string) (task, bool) {
 			cv.d.problem(at, path, "the task is an empty string", "name the action to run, like \"log\"")
 			return task{}, false
 		}
+		cv.d.positions[path] = at
 		return task{step: Step{Name: n.Value, Action: n.Value}, anchor: anchor{path: path}, at: at}, true
 	}
 	if n.Kind != yaml.MappingNode {
@@ -286,8 +289,24 @@ func (cv *converter) task(n *yaml.Node, path string) (task, bool) {
 	return t, ok
 }
 
-// add appends a step with its anchor.
+// add appends a step with its anchor. A task whose name an earlier step
+// has is reported and left out: two steps of one name would only add
+// problems about routes that follow from the clash.
 func (cv *converter) add(s Step, a anchor, retry any) {
+	if j := slices.IndexFunc(cv.steps, func(o Step) bool { return o.Name == s.Name }); j >= 0 {
+		first := cv.anchors[j].path
+		what := "the task at " + first
+		if !cv.anchors[j].fields && first != "" && (first == "/tasks" || first == "/condition") {
+			what = "the step the conversion adds for " + strings.TrimPrefix(first, "/")
+		}
+		path := a.path
+		if a.fields {
+			path += "/name"
+		}
+		cv.d.problem(cv.d.position(path), path, fmt.Sprintf("task name %q is used twice: %s has it too", s.Name, what),
+			fmt.Sprintf("rename this one, like {\"name\": %q, \"action\": %q}", s.Name+"_2", cmp.Or(s.Action, s.Specialist)))
+		return
+	}
 	cv.steps = append(cv.steps, s)
 	cv.anchors = append(cv.anchors, a)
 	cv.extra = append(cv.extra, yamlExtra{retry: retry})
@@ -309,13 +328,12 @@ func (cv *converter) parallel(fields map[string]*yaml.Node) {
 	if len(tasks) == 0 {
 		return
 	}
-	p := Step{Name: LegacyParallelStep, Type: string(KindParallel), End: true}
-	for _, t := range tasks {
-		p.Branches = append(p.Branches, t.step.Name)
-	}
-	cv.add(p, anchor{path: "/tasks"}, nil)
+	cv.add(Step{Name: LegacyParallelStep, Type: string(KindParallel), End: true}, anchor{path: "/tasks"}, nil)
 	for _, t := range tasks {
 		cv.add(t.step, t.anchor, t.retry)
+	}
+	for _, s := range cv.steps[1:] {
+		cv.steps[0].Branches = append(cv.steps[0].Branches, s.Name)
 	}
 }
 
@@ -392,6 +410,14 @@ func (d *decoder) position(path string) pos {
 // problems' paths point into the task list ("/task_chain/2/retry"), and
 // their lines and columns are the task list's.
 func (l *Legacy) Compile(opts Options) (*Plan, error) {
+	if len(l.Document.Definition.Steps) == 0 {
+		// Nothing became a step: the conversion said why.
+		ps := l.Document.problems
+		if len(ps) == 0 {
+			ps = Problems{{File: l.Document.File, Line: 1, Column: 1, Message: "the task list has no tasks", Hint: "add tasks to it"}}
+		}
+		return nil, ps.sorted()
+	}
 	plan, err := Compile(l.Document, opts)
 	var ps Problems
 	if !errors.As(err, &ps) {
@@ -447,7 +473,7 @@ func (l *Legacy) YAML() ([]byte, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Converted from a %s task list", l.Kind)
 	if l.Document.File != "" {
-		fmt.Fprintf(&b, " (%s)", l.Document.File)
+		fmt.Fprintf(&b, " (%s)", filepath.Base(l.Document.File))
 	}
 	b.WriteString(" by starter convert --legacy.\n")
 	enc := yaml.NewEncoder(&b)
