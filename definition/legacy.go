@@ -426,6 +426,9 @@ func (l *Legacy) Compile(opts Options) (*Plan, error) {
 	out := make(Problems, 0, len(ps))
 	for _, p := range ps {
 		p.Path = l.taskPath(p.Path)
+		if p.Path == "/condition" && strings.HasPrefix(p.Hint, "write a condition") {
+			p.Hint = "write a condition over input, such as input.amount > 100"
+		}
 		if !slices.Contains(out, p) { // two steps' problems can land on one anchor
 			out = append(out, p)
 		}
