@@ -296,7 +296,7 @@ func (cv *converter) add(s Step, a anchor, retry any) {
 	if j := slices.IndexFunc(cv.steps, func(o Step) bool { return o.Name == s.Name }); j >= 0 {
 		first := cv.anchors[j].path
 		what := "the task at " + first
-		if !cv.anchors[j].fields && first != "" && (first == "/tasks" || first == "/condition") {
+		if first == "/tasks" || first == "/condition" {
 			what = "the step the conversion adds for " + strings.TrimPrefix(first, "/")
 		}
 		path := a.path
