@@ -46,6 +46,9 @@
 //   - graph.go and loops.go: the routes as a whole (steps never reached,
 //     no path to an end, loops with no way out) and the progress
 //     estimates.
+//   - legacy.go: the old system's task lists (sequential, parallel,
+//     conditional), converted into a Document that Compile checks like
+//     any other, its problems pointed back into the task list.
 //
 // A reference that names no step is reported, and a misspelt one is then
 // followed to the step it most likely means (guess), so a mistake neither

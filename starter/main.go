@@ -137,6 +137,7 @@ func newRoot(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comman
 		newValidate(g),
 		newActions(g),
 		newRun(g),
+		newConvert(g),
 		newWatch(g),
 		newStatus(g),
 		newProgress(g),

@@ -22,9 +22,10 @@ func newRun(g *globals) *cobra.Command {
 		queue string
 		wait  bool
 		every time.Duration
+		lf    legacyFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "run FILE",
+		Use:   "run FILE | run --legacy KIND FILE",
 		Short: "Start a run of a definition, and with --wait follow it to the end",
 		Long: "run checks and compiles the definition (problems are printed as validate prints them, exit 2),\n" +
 			"checks the input against the definition's input_schema when it declares one (every mismatch is\n" +
@@ -35,12 +36,18 @@ func newRun(g *globals) *cobra.Command {
 			"starts anyway and waits there until a worker comes.\n\n" +
 			"With --wait it follows the run (a progress bar on a terminal, one line per change otherwise)\n" +
 			"and prints the outcome: exit 0 when the run ends COMPLETE, 1 when it ends FAILED, CANCELLED,\n" +
-			"TERMINATED or TIMED_OUT.",
+			"TERMINATED or TIMED_OUT.\n\n" +
+			"With --legacy KIND, FILE is a task list of the old system, converted as `starter convert` does\n" +
+			"and run as the definition it becomes.",
 		Example: "  starter run examples/sequential.yaml --wait\n" +
 			"  starter run examples/complex-workflow.yaml --id order-42 --input '{\"order_id\": 42}'\n" +
-			"  starter run examples/complex-workflow.yaml --input @order.json",
+			"  starter run examples/complex-workflow.yaml --input @order.json\n" +
+			"  starter run --legacy sequential examples/legacy/sequential.json --wait",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := lf.check(cmd); err != nil {
+				return err
+			}
 			var data map[string]any
 			if cmd.Flags().Changed("input") {
 				var err error
@@ -54,7 +61,7 @@ func newRun(g *globals) *cobra.Command {
 			if strings.TrimSpace(queue) == "" {
 				return badInput("--task-queue is empty: leave it out for %s", contract.DefaultTaskQueue)
 			}
-			plan, v := loadPlan(args[0], definition.Options{})
+			plan, v := lf.load(args[0], definition.Options{})
 			if plan == nil {
 				if g.json {
 					if err := g.printJSON(v); err != nil {
@@ -136,6 +143,7 @@ func newRun(g *globals) *cobra.Command {
 	f.StringVar(&input, "input", "", "the run's input: a JSON object, or @FILE to read one (@- for standard input)")
 	f.StringVar(&id, "id", "", "workflow ID (default: the definition's name and 8 random hex digits)")
 	f.StringVar(&queue, "task-queue", contract.DefaultTaskQueue, "task queue of the workflow and of the steps that name no specialist")
+	lf.register(cmd)
 	f.BoolVar(&wait, "wait", false, "follow the run to the end and exit with its outcome")
 	f.DurationVar(&every, "progress-every", workflows.DefaultProgressEvery,
 		"how old the last write must be before a change of progress alone reaches the WorkflowProgress search attribute (0: every change)")
