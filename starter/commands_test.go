@@ -221,7 +221,7 @@ func TestHelpListsTheVerbs(t *testing.T) {
 	code, out, _ := runStarter(t, "--help")
 	require.Equal(t, exitOK, code)
 	for _, verb := range []string{"validate", "run", "watch", "status", "progress", "history", "list",
-		"pause", "resume", "cancel", "approve", "reject", "rollback", "transition", "skip", "modify", "retry", "projection"} {
+		"pause", "resume", "cancel", "approve", "reject", "rollback", "transition", "skip", "modify", "retry", "projection", "convert"} {
 		require.Regexp(t, `(?m)^  `+verb+` `, out)
 	}
 	require.Contains(t, out, "TEMPORAL_ADDRESS")
