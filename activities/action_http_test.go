@@ -305,6 +305,7 @@ func TestAddressGuard(t *testing.T) {
 		{"::1", ""}, // allowed
 		{"169.254.1.1", "link-local"},
 		{"fe80::1", "link-local"},
+		{"fe80::1%eth0", "link-local"},
 		{"169.254.169.254", "cloud metadata"},
 		{"fd00:ec2::254", "cloud metadata"},
 		{"10.0.0.1", "private"},

@@ -72,7 +72,9 @@ type addressGuard struct {
 // check returns a *RefusedAddressError for an address in a refused range
 // that the allow-list does not name, or nil.
 func (g addressGuard) check(addr netip.Addr) error {
-	addr = addr.Unmap() // ::ffff:127.0.0.1 is 127.0.0.1
+	// ::ffff:127.0.0.1 is 127.0.0.1; a prefix never contains an address
+	// with a zone, so fe80::1%eth0 is checked as fe80::1.
+	addr = addr.Unmap().WithZone("")
 	for _, p := range g.allow {
 		if p.Contains(addr) {
 			return nil
@@ -141,7 +143,7 @@ func ParseHTTPAllow(s string) ([]netip.Prefix, error) {
 			continue
 		}
 		if a, err := netip.ParseAddr(item); err == nil {
-			a = a.Unmap()
+			a = a.Unmap().WithZone("")
 			out = append(out, netip.PrefixFrom(a, a.BitLen()))
 			continue
 		}
