@@ -21,9 +21,16 @@ import (
 
 const (
 	// maxResponseBody bounds what the http action reads of a response: a
-	// step's result travels in the workflow's history, which is no place
-	// for large documents.
-	maxResponseBody = 10 << 20
+	// step's result travels in the workflow's history, and the workflow
+	// refuses a payload over 1.5 MiB (workflows.PayloadLimit) with a
+	// PayloadTooLarge error that a definition could not tell from any
+	// other; 1 MiB fails here instead, as an HTTPError.
+	maxResponseBody = 1 << 20
+	// maxResultJSON bounds the result as JSON (status, headers, the body
+	// escaped): 1.25 MiB, under the workflow's 1.5 MiB with room for the
+	// step input and output around it. A body of control characters can
+	// grow sixfold when escaped, so the raw limit alone is not enough.
+	maxResultJSON = 1280 << 10
 	// errorBodySnippet is how much of a refused response's body the error
 	// message quotes.
 	errorBodySnippet = 512
@@ -58,13 +65,17 @@ func httpAction(ctx context.Context, in contract.StepInput) (any, error) {
 		return nil, transportError(ctx, reqCtx, where, timeout, fmt.Errorf("read the response body: %w", err))
 	}
 	if len(data) > maxResponseBody {
-		return nil, NewNonRetryableError(ErrorTypeHTTP, "%s: the response body is larger than %d MiB; fetch less (a page, a summary) per step", where, maxResponseBody>>20)
+		return nil, NewNonRetryableError(ErrorTypeHTTP, "%s: the response body is larger than the limit of %d MiB; fetch less (a page, a summary) per step", where, maxResponseBody>>20)
 	}
-	return map[string]any{
+	result := map[string]any{
 		"status":  resp.StatusCode,
 		"headers": flatHeaders(resp.Header),
 		"body":    decodeBody(resp.Header.Get("Content-Type"), data),
-	}, nil
+	}
+	if encoded, err := json.Marshal(result); err == nil && len(encoded) > maxResultJSON {
+		return nil, NewNonRetryableError(ErrorTypeHTTP, "%s: the response is %d bytes as JSON, over the limit of %d (1.25 MiB); fetch less (a page, a summary) per step", where, len(encoded), maxResultJSON)
+	}
+	return result, nil
 }
 
 // buildRequest makes the request that params describe; their rules are
@@ -97,11 +108,17 @@ func buildRequest(params map[string]any) (*http.Request, time.Duration, error) {
 }
 
 // transportError classifies a request that got no response: the activity's
-// own cancellation stays a cancellation; anything else may work next time.
+// own cancellation stays a cancellation; a refused address or too many
+// redirects fails the same way next time; anything else may work then.
 func transportError(ctx, reqCtx context.Context, where string, timeout time.Duration, err error) error {
+	refused, isRefused := refusedError(err)
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", where, ctx.Err())
+	case isRefused:
+		return NewNonRetryableError(ErrorTypeHTTP, "%s: %v", where, refused)
+	case errors.Is(err, errTooManyRedirects):
+		return NewNonRetryableError(ErrorTypeHTTP, "%s: %v", where, errTooManyRedirects)
 	case errors.Is(reqCtx.Err(), context.DeadlineExceeded):
 		return NewError(ErrorTypeHTTP, "%s: no response within %s (the step's `timeout` param)", where, timeout)
 	default:

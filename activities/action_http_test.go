@@ -1,10 +1,15 @@
 package activities
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -57,6 +62,20 @@ func newHTTPServer(t *testing.T) *httptest.Server {
 	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write(make([]byte, maxResponseBody+1))
+	})
+	mux.HandleFunc("/escaped", func(w http.ResponseWriter, r *http.Request) {
+		// Under the body limit, but each byte is six as JSON (\u0001).
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(bytes.Repeat([]byte{1}, maxResponseBody))
+	})
+	mux.HandleFunc("/to-private", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://10.0.0.1/secrets", http.StatusFound)
+	})
+	mux.HandleFunc("/to-metadata", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+	})
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/loop", http.StatusFound)
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -157,7 +176,29 @@ func TestHTTPAction(t *testing.T) {
 		{
 			name:   "body over the limit",
 			params: map[string]any{"url": srv.URL + "/huge"},
-			err:    &wantErr{errType: ErrorTypeHTTP, nonRetryable: true, contains: []string{"larger than 10 MiB"}},
+			err:    &wantErr{errType: ErrorTypeHTTP, nonRetryable: true, contains: []string{"larger than the limit of 1 MiB"}},
+		},
+		{
+			name:   "body over the limit once escaped as JSON",
+			params: map[string]any{"url": srv.URL + "/escaped"},
+			err:    &wantErr{errType: ErrorTypeHTTP, nonRetryable: true, contains: []string{"as JSON, over the limit of 1310720 (1.25 MiB)"}},
+		},
+		{
+			name:   "a redirect to a private address is refused",
+			params: map[string]any{"url": srv.URL + "/to-private"},
+			err: &wantErr{errType: ErrorTypeHTTP, nonRetryable: true,
+				contains: []string{"refused to connect to 10.0.0.1 (private)", "STATEDRIVEN_HTTP_ALLOW"}},
+		},
+		{
+			name:   "a redirect to the metadata service is refused",
+			params: map[string]any{"url": srv.URL + "/to-metadata"},
+			err: &wantErr{errType: ErrorTypeHTTP, nonRetryable: true,
+				contains: []string{"refused to connect to 169.254.169.254 (cloud metadata)"}},
+		},
+		{
+			name:   "redirects are followed 5 times",
+			params: map[string]any{"url": srv.URL + "/loop"},
+			err:    &wantErr{errType: ErrorTypeHTTP, nonRetryable: true, contains: []string{"stopped after 5 redirects"}},
 		},
 		{name: "no url", params: map[string]any{}, err: badParamsErr(`param "url": it is required`)},
 		{name: "not http", params: map[string]any{"url": "ftp://example.com/x"}, err: badParamsErr(`param "url": "ftp://example.com/x" is not an absolute http:// or https:// URL`)},
@@ -171,7 +212,7 @@ func TestHTTPAction(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, RunnerOptions{HTTPClient: srv.Client()})
+			b := setup(t, RunnerOptions{HTTPAllow: allowLoopback})
 			got, err := b.run(t, contract.StepInput{Action: "http", Params: tc.params})
 			if tc.err != nil {
 				tc.err.check(t, err)
@@ -191,13 +232,124 @@ func TestHTTPAction(t *testing.T) {
 	}
 }
 
-func TestHTTPDefaultClient(t *testing.T) {
+// allowLoopback lets the runner's client reach the test servers, which
+// listen on 127.0.0.1.
+var allowLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+
+func TestHTTPGivenClient(t *testing.T) {
 	t.Parallel()
 	srv := newHTTPServer(t)
-	b := setup(t, RunnerOptions{}) // the runner's own client
+	b := setup(t, RunnerOptions{HTTPClient: srv.Client()}) // used as it is, unguarded
 	got, err := b.run(t, contract.StepInput{Action: "http", Params: map[string]any{"url": srv.URL + "/text"}})
 	require.NoError(t, err)
 	require.Equal(t, "ready", got.(map[string]any)["body"])
+}
+
+// TestHTTPRefused covers the addresses a definition may not reach. None
+// of them needs to answer: the dialer's hook refuses before connecting.
+func TestHTTPRefused(t *testing.T) {
+	t.Parallel()
+	srv := newHTTPServer(t)
+	cases := []struct {
+		name     string
+		url      string
+		contains string
+	}{
+		{"loopback", srv.URL + "/text", "refused to connect to 127.0.0.1 (loopback)"},
+		{"a name that resolves to loopback", "http://localhost:" + strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port) + "/text", "(loopback)"},
+		{"cloud metadata", "http://169.254.169.254/latest/meta-data/", "refused to connect to 169.254.169.254 (cloud metadata)"},
+		{"private", "http://10.0.0.1/", "refused to connect to 10.0.0.1 (private)"},
+		{"unspecified", "http://0.0.0.0/", "refused to connect to 0.0.0.0 (unspecified)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, RunnerOptions{}) // the runner's own client
+			_, err := b.run(t, contract.StepInput{Action: "http", Params: map[string]any{"url": tc.url}})
+			wantErr{errType: ErrorTypeHTTP, nonRetryable: true,
+				contains: []string{tc.contains, "to STATEDRIVEN_HTTP_ALLOW on the worker to allow it"}}.check(t, err)
+		})
+	}
+}
+
+func TestHTTPAllowed(t *testing.T) {
+	t.Parallel()
+	srv := newHTTPServer(t)
+	b := setup(t, RunnerOptions{HTTPAllow: allowLoopback})
+	got, err := b.run(t, contract.StepInput{Action: "http", Params: map[string]any{"url": srv.URL + "/text"}})
+	require.NoError(t, err)
+	require.Equal(t, "ready", got.(map[string]any)["body"])
+}
+
+// TestHTTPOutsideRunner: the client of an action called without a Runner
+// is guarded too.
+func TestHTTPOutsideRunner(t *testing.T) {
+	t.Parallel()
+	srv := newHTTPServer(t)
+	_, err := httpAction(context.Background(), contract.StepInput{Action: "http", Params: map[string]any{"url": srv.URL + "/text"}})
+	wantErr{errType: ErrorTypeHTTP, nonRetryable: true, contains: []string{"(loopback)"}}.check(t, err)
+}
+
+func TestAddressGuard(t *testing.T) {
+	t.Parallel()
+	g := addressGuard{allow: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("::1/128")}}
+	cases := []struct {
+		addr   string
+		reason string // "" when allowed
+	}{
+		{"93.184.215.14", ""},
+		{"2606:2800:21f:cb07:6820:80da:af6b:8b2c", ""},
+		{"127.0.0.1", "loopback"},
+		{"127.8.9.10", "loopback"},
+		{"::ffff:127.0.0.1", "loopback"},
+		{"::1", ""}, // allowed
+		{"169.254.1.1", "link-local"},
+		{"fe80::1", "link-local"},
+		{"fe80::1%eth0", "link-local"},
+		{"169.254.169.254", "cloud metadata"},
+		{"fd00:ec2::254", "cloud metadata"},
+		{"10.0.0.1", "private"},
+		{"10.1.2.3", ""}, // allowed
+		{"172.16.0.1", "private"},
+		{"172.31.255.255", "private"},
+		{"172.32.0.1", ""},
+		{"192.168.1.1", "private"},
+		{"100.64.0.1", "private (carrier-grade NAT)"},
+		{"fd12::1", "private"},
+		{"0.0.0.0", "unspecified"},
+		{"::", "unspecified"},
+		{"224.0.0.1", "multicast"},
+		{"ff02::1", "multicast"},
+	}
+	for _, tc := range cases {
+		err := g.check(netip.MustParseAddr(tc.addr))
+		if tc.reason == "" {
+			require.NoError(t, err, tc.addr)
+			continue
+		}
+		var refused *RefusedAddressError
+		require.ErrorAs(t, err, &refused, tc.addr)
+		require.Equal(t, tc.reason, refused.Reason, tc.addr)
+	}
+}
+
+func TestParseHTTPAllow(t *testing.T) {
+	t.Parallel()
+	got, err := ParseHTTPAllow(" 127.0.0.1, 10.1.2.3/16,fd00::/8,::ffff:192.168.0.1,, ")
+	require.NoError(t, err)
+	require.Equal(t, []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.1/32"),
+		netip.MustParsePrefix("10.1.0.0/16"),
+		netip.MustParsePrefix("fd00::/8"),
+		netip.MustParsePrefix("192.168.0.1/32"),
+	}, got)
+
+	got, err = ParseHTTPAllow("")
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	_, err = ParseHTTPAllow("127.0.0.1, internal.example.com, 10.0.0.0/33")
+	require.EqualError(t, err, `STATEDRIVEN_HTTP_ALLOW: "internal.example.com", "10.0.0.0/33" are not an IP address or a CIDR (like 127.0.0.1, 10.1.0.0/16 or fd00::/8); host names are not accepted, give their addresses`)
 }
 
 func TestRetryAfter(t *testing.T) {

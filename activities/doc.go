@@ -51,7 +51,19 @@
 //	| `validate` | `schema` (a JSON Schema, draft 2020-12 by default, optional; self-contained: `$ref` only into itself) | `{"valid": true}` | `ValidationError` listing every violation with its JSON pointer (`at '/amount': got string, want number`); without a schema, only when the input is missing; `BadParams` when the schema is not one |
 //	| `transform` | `mapping` (object: output key → CEL expression over `input`, `steps`, `item`; optional) | the object of the expressions' values; without a mapping, the input unchanged | `TransformError` naming each key that fails on the data; `BadParams` for a mapping that is not an object of strings that compile |
 //	| `aggregate` | `steps` (list of step names; default: every step run so far) | `{"<step>": <its output>, …}`, plus `"input": {…}` when the input is an object | `BadParams` when a named step has no output (or a step named `input` would hide the input) |
-//	| `http` | `url` (`http://` or `https://`, required); `method` (default `GET`); `headers` (object of strings); `body` (a string is sent as is, anything else as JSON with `Content-Type: application/json`); `timeout` (Go duration, default `30s`, also bounded by the attempt's timeout) | `{"status": 200, "headers": {"Content-Type": "…"}, "body": …}`: the body parsed when the response is JSON, else text; repeated headers joined with `, ` | `HTTPError`: retryable for transport errors, timeouts, 5xx, 408 and 429 (a `Retry-After` sets the next delay); not for other 4xx or a body over 10 MiB; `BadParams` |
+//	| `http` | `url` (`http://` or `https://`, required); `method` (default `GET`); `headers` (object of strings); `body` (a string is sent as is, anything else as JSON with `Content-Type: application/json`); `timeout` (Go duration, default `30s`, also bounded by the attempt's timeout) | `{"status": 200, "headers": {"Content-Type": "…"}, "body": …}`: the body parsed when the response is JSON, else text; repeated headers joined with `, ` | `HTTPError`: retryable for transport errors, timeouts, 5xx, 408 and 429 (a `Retry-After` sets the next delay); not for other 4xx, a body over 1 MiB (a result over 1.25 MiB as JSON), more than 5 redirects, or an address refused (below); `BadParams` |
+//
+// # Addresses the http action refuses
+//
+// A definition may come from anyone who can start a run, so the http
+// action's client (a Runner's own, and the one used outside a Runner)
+// does not connect to loopback, link-local, private (RFC 1918, 100.64/10,
+// fc00::/7), unspecified, multicast or cloud metadata addresses unless
+// RunnerOptions.HTTPAllow names them (STATEDRIVEN_HTTP_ALLOW, read by
+// ParseHTTPAllow). The check is made by the dialer on the address it is
+// about to connect to, so DNS rebinding and redirects cannot get around
+// it; the proxy variables are ignored for the same reason. A refused
+// address fails the step with a non-retryable HTTPError naming it.
 //
 // # Adding actions
 //

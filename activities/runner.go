@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -20,15 +21,24 @@ import (
 
 // RunnerOptions configure a Runner. The zero value is ready to use.
 type RunnerOptions struct {
-	// HTTPClient sends the http action's requests. Nil means a client of the
-	// runner's own, with Go's default transport settings and no overall
-	// timeout: the action's `timeout` param bounds each request.
+	// HTTPClient sends the http action's requests, as it is: a client
+	// given here is not guarded, and HTTPAllow does not apply to it. Nil
+	// means a client of the runner's own, with Go's default transport
+	// settings, no overall timeout (the action's `timeout` param bounds
+	// each request), no proxy from the environment, at most 5 redirects,
+	// and no connection to a loopback, link-local, private, unspecified,
+	// multicast or cloud metadata address unless HTTPAllow names it.
 	HTTPClient *http.Client
+	// HTTPAllow lists the networks, among those refused by default, that
+	// the runner's own client may reach anyway: a worker reads it from
+	// STATEDRIVEN_HTTP_ALLOW (see ParseHTTPAllow). An address is a
+	// prefix of its full length (127.0.0.1/32).
+	HTTPAllow []netip.Prefix
 }
 
 func (o RunnerOptions) withDefaults() RunnerOptions {
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		o.HTTPClient = newGuardedClient(o.HTTPAllow)
 	}
 	return o
 }
@@ -170,8 +180,9 @@ func withHTTPClient(ctx context.Context, c *http.Client) context.Context {
 	return context.WithValue(ctx, httpClientKey{}, c)
 }
 
-// defaultHTTPClient serves an http action called outside a Runner.
-var defaultHTTPClient = &http.Client{}
+// defaultHTTPClient serves an http action called outside a Runner; it is
+// guarded as a Runner's own client is, with an empty allow-list.
+var defaultHTTPClient = newGuardedClient(nil)
 
 func httpClient(ctx context.Context) *http.Client {
 	if c, ok := ctx.Value(httpClientKey{}).(*http.Client); ok && c != nil {

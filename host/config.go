@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/statedriven/statedriven/activities"
 	"github.com/statedriven/statedriven/contract"
 	"github.com/statedriven/statedriven/projection"
 )
@@ -70,6 +71,15 @@ type Config struct {
 	// console.
 	LogFormat string
 
+	// HTTPAllow is the http action's allow-list as EnvHTTPAllow
+	// (STATEDRIVEN_HTTP_ALLOW) holds it: IP addresses and CIDRs, separated
+	// by commas, that the action may reach although they are loopback,
+	// link-local, private, unspecified, multicast or cloud metadata
+	// addresses. Host names are refused (validate says so): the check is
+	// on the address dialled. Empty allows none of them. RunnerOptions
+	// hands it to the Runner.
+	HTTPAllow string
+
 	// Redis is where runs mirror their progress and history (package
 	// projection); nil runs without a mirror. LoadConfig reads it from
 	// REDIS_URL and the STATEDRIVEN_REDIS_* variables.
@@ -92,6 +102,21 @@ type Config struct {
 	// addresses for a person to click. Nil means no printing (they are
 	// logged all the same). Main sets it to its stdout.
 	Stdout io.Writer
+}
+
+// EnvHTTPAllow is the environment variable of Config.HTTPAllow.
+const EnvHTTPAllow = activities.EnvHTTPAllow
+
+// RunnerOptions returns the options of the Runner that serves this
+// configuration's steps: the http action's allow-list. Call it on a
+// configuration that validates; an allow-list that does not parse gives
+// none.
+func (c Config) RunnerOptions() activities.RunnerOptions {
+	allow, err := activities.ParseHTTPAllow(c.HTTPAllow)
+	if err != nil {
+		return activities.RunnerOptions{}
+	}
+	return activities.RunnerOptions{HTTPAllow: allow}
 }
 
 // WithDefaults returns a copy of c with every unset field given its
@@ -185,6 +210,9 @@ func (c Config) validate() error {
 	}
 	if c.LogFormat != "console" && c.LogFormat != "json" {
 		add("log format %q is not console or json (--log-format, STATEDRIVEN_LOG_FORMAT)", c.LogFormat)
+	}
+	if _, err := activities.ParseHTTPAllow(c.HTTPAllow); err != nil {
+		add("%v", err)
 	}
 	if strings.TrimSpace(c.Client.Namespace) != c.Client.Namespace {
 		add("namespace %q has surrounding spaces (--namespace, TEMPORAL_NAMESPACE)", c.Client.Namespace)

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -71,6 +72,9 @@ func TestValidate(t *testing.T) {
 			}},
 		{"same dev ports", func(c *Config) { c.Dev, c.DevPort, c.DevUIPort = true, 7233, 7233 },
 			[]string{`dev port and dev UI port are both 7233: give them different ports`}},
+		{"http allow-list with a host name and a bad CIDR", func(c *Config) { c.HTTPAllow = "127.0.0.1,metadata.internal, 10.0.0.0/40" },
+			[]string{`STATEDRIVEN_HTTP_ALLOW: "metadata.internal", "10.0.0.0/40" are not an IP address or a CIDR (like 127.0.0.1, 10.1.0.0/16 or fd00::/8); host names are not accepted, give their addresses`}},
+		{"http allow-list", func(c *Config) { c.HTTPAllow = "127.0.0.1, 10.1.0.0/16" }, nil},
 		{"bad dev ports do not matter without dev", func(c *Config) { c.DevPort = 70000 }, nil},
 		{"every problem at once", func(c *Config) { c.TaskQueue, c.LogFormat = "a b", "xml" },
 			[]string{
@@ -100,4 +104,16 @@ func TestConfigErrorMessage(t *testing.T) {
 
 	require.EqualError(t, &ConfigError{Problems: []string{"one"}}, "bad configuration: one")
 	require.EqualError(t, &ConfigError{Problems: []string{"one", "two"}}, "bad configuration:\n  - one\n  - two")
+}
+
+func TestRunnerOptions(t *testing.T) {
+	t.Parallel()
+
+	require.Empty(t, Config{}.RunnerOptions().HTTPAllow, "nothing is allowed by default")
+	got := Config{HTTPAllow: " 127.0.0.1 ,10.1.2.3/16,fd00:ec2::254"}.RunnerOptions()
+	require.Equal(t, []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.1/32"),
+		netip.MustParsePrefix("10.1.0.0/16"),
+		netip.MustParsePrefix("fd00:ec2::254/128"),
+	}, got.HTTPAllow)
 }
