@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/statedriven/statedriven/contract"
 )
@@ -363,4 +364,26 @@ func TestRetryAfter(t *testing.T) {
 	d := retryAfter(future)
 	require.Positive(t, d)
 	require.LessOrEqual(t, d, time.Hour)
+}
+
+// AllowHTTP gives a runner built before the worker read its configuration
+// the allow-list (host.Run calls it through Registration.Configure); a
+// client given in the options is left as it is.
+func TestRunnerAllowHTTP(t *testing.T) {
+	t.Parallel()
+	srv := newHTTPServer(t)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	reg := NewRegistry()
+	runner := NewRunner(reg, RunnerOptions{})
+	runner.AllowHTTP(allowLoopback)
+	runner.Register(env)
+	b := &bundle{reg: reg, env: env, logs: &recordingLogger{}}
+	got, err := b.run(t, contract.StepInput{Action: "http", Params: map[string]any{"url": srv.URL + "/text"}})
+	require.NoError(t, err)
+	require.Equal(t, "ready", got.(map[string]any)["body"])
+
+	given := NewRunner(reg, RunnerOptions{HTTPClient: srv.Client()})
+	given.AllowHTTP(nil)
+	require.Same(t, srv.Client(), given.opts.HTTPClient, "a given client is not replaced")
 }

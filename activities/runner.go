@@ -48,6 +48,18 @@ func (o RunnerOptions) withDefaults() RunnerOptions {
 type Runner struct {
 	reg  *Registry
 	opts RunnerOptions
+	own  bool // the HTTP client is the runner's own, built from HTTPAllow
+}
+
+// AllowHTTP replaces the allow-list of the runner's own HTTP client (a
+// client given as RunnerOptions.HTTPClient is left as it is). Call it
+// before the runner serves a worker: host.Run does, with the worker's
+// STATEDRIVEN_HTTP_ALLOW, through Registration.Configure.
+func (r *Runner) AllowHTTP(allow []netip.Prefix) {
+	if r.own {
+		r.opts.HTTPAllow = allow
+		r.opts.HTTPClient = newGuardedClient(allow)
+	}
 }
 
 // NewRunner returns a runner over reg (nil means NewRegistry()).
@@ -55,7 +67,7 @@ func NewRunner(reg *Registry, opts RunnerOptions) *Runner {
 	if reg == nil {
 		reg = NewRegistry()
 	}
-	return &Runner{reg: reg, opts: opts.withDefaults()}
+	return &Runner{reg: reg, opts: opts.withDefaults(), own: opts.HTTPClient == nil}
 }
 
 // Register registers RunStep with a worker (or a test environment) under

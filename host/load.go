@@ -50,6 +50,7 @@ func LoadConfig(args, environ []string, output io.Writer) (Config, error) {
 	cfg.DevDataDir = env.get(EnvDevDataDir)
 	cfg.LogLevel = env.get(EnvLogLevel)
 	cfg.LogFormat = env.get(EnvLogFormat)
+	cfg.HTTPAllow = env.get(EnvHTTPAllow)
 	for _, v := range []struct {
 		name string
 		dst  *int

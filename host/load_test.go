@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,9 +37,11 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		"REDIS_URL=rediss://app:s3cret@redis.example:6380/2",
 		"STATEDRIVEN_REDIS_PREFIX=orders",
 		"STATEDRIVEN_REDIS_TTL=48h",
+		"STATEDRIVEN_HTTP_ALLOW=127.0.0.1, 10.1.0.0/16",
 	), &bytes.Buffer{})
 	require.NoError(t, err)
 	require.Equal(t, "orders", cfg.TaskQueue)
+	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.1.0.0/16")}, cfg.RunnerOptions().HTTPAllow)
 	require.NotNil(t, cfg.Redis)
 	require.Equal(t, "rediss://app:s3cret@redis.example:6380/2", cfg.Redis.URL)
 	require.Equal(t, "orders", cfg.Redis.Prefix)

@@ -24,6 +24,18 @@ type Registrar interface {
 type Registration struct {
 	Workflows  func(worker.WorkflowRegistry)
 	Activities func(worker.ActivityRegistry)
+	// Configure, when set, is called once with the worker's validated
+	// configuration before anything is registered: where a program hands
+	// its Runner the settings it reads from the environment
+	// (runner.AllowHTTP(cfg.RunnerOptions().HTTPAllow)).
+	Configure func(Config)
+}
+
+// ConfigureWith calls r.Configure, if set.
+func (r Registration) ConfigureWith(cfg Config) {
+	if r.Configure != nil {
+		r.Configure(cfg)
+	}
 }
 
 // RegisterWorkflows calls r.Workflows, if set.

@@ -191,6 +191,9 @@ func startWorkers(c client.Client, cfg Config, reg Registrar, project projection
 		return nil
 	}
 
+	if c, ok := reg.(interface{ ConfigureWith(Config) }); ok {
+		c.ConfigureWith(cfg)
+	}
 	if err := start(cfg.TaskQueue, options(cfg.TaskQueue), func(w worker.Registry) {
 		reg.RegisterWorkflows(w)
 		reg.RegisterActivities(w)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -174,7 +175,9 @@ func (b *bundle) with(t *testing.T) *bundle {
 // specialist queues) until the test ends or stop is called.
 func (b *bundle) startWorker(specialists ...string) (stop func()) {
 	b.t.Helper()
-	runner := activities.NewRunner(b.reg, activities.RunnerOptions{})
+	// The tests' own HTTP servers listen on loopback, which the http
+	// action refuses unless allowed.
+	runner := activities.NewRunner(b.reg, activities.RunnerOptions{HTTPAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	var workers []worker.Worker
 	for _, q := range append([]string{b.queue}, specialistQueues(b.queue, specialists)...) {
 		w := worker.New(b.client, q, worker.Options{})

@@ -39,6 +39,8 @@ func main() {
 		// which actions this worker offers.
 		Workflows:  func(w worker.WorkflowRegistry) { workflows.Register(w); runner.RegisterActions(w) },
 		Activities: runner.Register,
+		// The http action's allow-list, from STATEDRIVEN_HTTP_ALLOW.
+		Configure: func(cfg host.Config) { runner.AllowHTTP(cfg.RunnerOptions().HTTPAllow) },
 	}, dev)
 	stop()
 	os.Exit(code)
