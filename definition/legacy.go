@@ -164,7 +164,6 @@ type converter struct {
 	steps   []Step
 	anchors []anchor
 	extra   []yamlExtra
-	at      map[string]pos // anchor path → position, for added steps
 }
 
 // legacyFields are the top-level fields each kind takes.
