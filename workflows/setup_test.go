@@ -168,6 +168,11 @@ func (b *bundle) projectionOrDiscard() projection.ProjectFunc {
 func (b *bundle) with(t *testing.T) *bundle {
 	c := *b
 	c.t = t
+	// Its own time budget, from when it runs: a parallel subtest may wait
+	// for a free slot longer than its parent's budget.
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	c.ctx = ctx
 	return &c
 }
 
