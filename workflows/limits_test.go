@@ -133,7 +133,7 @@ steps:
 	}
 	run := b.start(plan, map[string]any{"list": list})
 	var res workflows.Result
-	require.NoError(t, run.Get(ctx, &res))
+	require.NoError(t, getResult(ctx, run, &res))
 	require.Equal(t, statemachine.Complete, res.State)
 	out := res.Steps["each"].([]any)
 	require.Len(t, out, n)

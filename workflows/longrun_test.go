@@ -2,13 +2,16 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/statedriven/statedriven/contract"
@@ -118,7 +121,7 @@ func TestLongLoopStaysBounded(t *testing.T) {
 	plan := b.counter(total, strings.Repeat("x", 64))
 	run := b.start(plan, nil, func(in *workflows.Input) { in.MaxStepsPerRun = 100 })
 	var res workflows.Result
-	require.NoError(t, run.Get(ctx, &res))
+	require.NoError(t, getResult(ctx, run, &res))
 	require.Equal(t, statemachine.Complete, res.State)
 
 	runs := b.chain(run.GetID())
@@ -151,7 +154,7 @@ func TestLongSequenceCompletes(t *testing.T) {
 	plan := b.plan(def.String())
 	run := b.start(plan, nil)
 	var res workflows.Result
-	require.NoError(t, run.Get(ctx, &res))
+	require.NoError(t, getResult(ctx, run, &res))
 	require.Equal(t, statemachine.Complete, res.State)
 
 	runs := b.chain(run.GetID())
@@ -204,4 +207,19 @@ func TestCarryKeepsOnlyTheWindows(t *testing.T) {
 	first, err := b.client.DescribeWorkflowExecution(b.ctx, run.GetID(), runs[len(runs)-1].runID)
 	require.NoError(t, err)
 	require.Equal(t, first.GetWorkflowExecutionInfo().GetStartTime().AsTime(), o.Start)
+}
+
+// getResult waits for a long run's result. One wait is a chain of long
+// polls; on a loaded machine one of them can time out on the server side
+// ("context deadline exceeded") while the run goes on: ask again until
+// ctx itself ends.
+func getResult(ctx context.Context, run client.WorkflowRun, out any) error {
+	for {
+		err := run.Get(ctx, out)
+		var deadline *serviceerror.DeadlineExceeded
+		if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)) {
+			continue
+		}
+		return err
+	}
 }
