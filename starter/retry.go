@@ -129,27 +129,13 @@ func newRetry(g *globals) *cobra.Command {
 				g.warn("%s", w)
 				warnings = append(warnings, w)
 			}
-			s, err := c.Start(ctx, req)
+			s, view, err := g.start(ctx, c, req, plan, warnings)
 			if err != nil {
-				return failed(err)
+				return err
 			}
-			if s.Warning != "" {
-				g.warn("warning: %s", s.Warning)
-				warnings = append(warnings, s.Warning)
-			}
-			view := startedView{
-				WorkflowID: s.WorkflowID,
-				RunID:      s.RunID,
-				Namespace:  c.Namespace(),
-				TaskQueue:  s.TaskQueue,
-				Definition: plan.Name,
-				Hash:       plan.Hash,
-				Warnings:   warnings,
-				Retry: &retryView{
-					WorkflowID: old.WorkflowID, RunID: old.RunID, State: old.State,
-					From: start, Carried: slices.Sorted(maps.Keys(steps)),
-				},
-				show: showCommand(s.WorkflowID, g.address, g.namespace),
+			view.Retry = &retryView{
+				WorkflowID: old.WorkflowID, RunID: old.RunID, State: old.State,
+				From: start, Carried: slices.Sorted(maps.Keys(steps)),
 			}
 			return g.reportStarted(ctx, c, m, view, s, plan, wait)
 		},

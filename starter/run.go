@@ -118,23 +118,9 @@ func newRun(g *globals) *cobra.Command {
 				g.warn("%s", w)
 				warnings = append(warnings, w)
 			}
-			s, err := c.Start(ctx, req)
+			s, view, err := g.start(ctx, c, req, plan, warnings)
 			if err != nil {
-				return failed(err)
-			}
-			if s.Warning != "" {
-				g.warn("warning: %s", s.Warning)
-				warnings = append(warnings, s.Warning)
-			}
-			view := startedView{
-				WorkflowID: s.WorkflowID,
-				RunID:      s.RunID,
-				Namespace:  c.Namespace(),
-				TaskQueue:  s.TaskQueue,
-				Definition: plan.Name,
-				Hash:       plan.Hash,
-				Warnings:   warnings,
-				show:       showCommand(s.WorkflowID, g.address, g.namespace),
+				return err
 			}
 			return g.reportStarted(ctx, c, m, view, s, plan, wait)
 		},
@@ -214,6 +200,29 @@ func checkActions(ctx context.Context, c *client.Client, plan *definition.Plan, 
 	}
 	return "", badInput("no worker of %s offers what the plan runs there; nothing was started:\n%s\nthe workers offer: %s\n(register the action in the worker, or run the step on a specialist's queue)",
 		queue, strings.Join(lines, "\n"), strings.Join(offered, ", "))
+}
+
+// start starts the run req asks for and returns the view that reports
+// it, with warnings and the server's own warning, if any.
+func (g *globals) start(ctx context.Context, c *client.Client, req client.StartRequest, plan *definition.Plan, warnings []string) (*client.Started, startedView, error) {
+	s, err := c.Start(ctx, req)
+	if err != nil {
+		return nil, startedView{}, failed(err)
+	}
+	if s.Warning != "" {
+		g.warn("warning: %s", s.Warning)
+		warnings = append(warnings, s.Warning)
+	}
+	return s, startedView{
+		WorkflowID: s.WorkflowID,
+		RunID:      s.RunID,
+		Namespace:  c.Namespace(),
+		TaskQueue:  s.TaskQueue,
+		Definition: plan.Name,
+		Hash:       plan.Hash,
+		Warnings:   warnings,
+		show:       showCommand(s.WorkflowID, g.address, g.namespace),
+	}, nil
 }
 
 // reportStarted prints a started run (run, retry) and, with wait, follows
