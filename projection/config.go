@@ -18,6 +18,17 @@ const (
 	EnvPrefix     = "STATEDRIVEN_REDIS_PREFIX"
 	EnvTTL        = "STATEDRIVEN_REDIS_TTL"
 	EnvHistoryMax = "STATEDRIVEN_REDIS_HISTORY_MAX"
+	// EnvPasswordFile names a file holding the password of REDIS_URL's
+	// user (an ACL user, or the default one), for secrets mounted as
+	// files: the URL then carries no password.
+	EnvPasswordFile = "STATEDRIVEN_REDIS_PASSWORD_FILE"
+	// EnvTLSCAFile, EnvTLSCertFile and EnvTLSKeyFile name PEM files: the
+	// certificate authorities that sign the server's certificate (default:
+	// the system's), and the client's certificate and key for a server
+	// that asks for one (mutual TLS). They need a rediss:// URL.
+	EnvTLSCAFile   = "STATEDRIVEN_REDIS_TLS_CA_FILE"
+	EnvTLSCertFile = "STATEDRIVEN_REDIS_TLS_CERT_FILE"
+	EnvTLSKeyFile  = "STATEDRIVEN_REDIS_TLS_KEY_FILE"
 )
 
 // Config is how a process reaches the mirror: a Redis URL and the keys'
@@ -235,4 +246,10 @@ func (c Config) WriterClient() (redis.UniversalClient, error) {
 		conn.cluster.MaxRetries = cmp.Or(conn.cluster.MaxRetries, -1)
 	}
 	return conn.client(), nil
+}
+
+// Variables lists the environment variables ConfigFromEnv reads.
+func Variables() []string {
+	return []string{EnvURL, EnvPrefix, EnvTTL, EnvHistoryMax,
+		EnvPasswordFile, EnvTLSCAFile, EnvTLSCertFile, EnvTLSKeyFile}
 }
