@@ -118,16 +118,39 @@ func (r *Runner) RunStep(ctx context.Context, in contract.StepInput) (contract.S
 	hb := startHeartbeat(ctx, interval, func() { activity.RecordHeartbeat(ctx) })
 	defer hb.Stop()
 
+	metrics := activity.GetMetricsHandler(ctx)
+	if info.Attempt > 1 {
+		metrics.WithTags(map[string]string{"action": in.Action}).Counter(contract.MetricStepRetries).Inc(1)
+	}
 	logger.Debug("action started")
 	start := time.Now()
 	result, err := act(withHTTPClient(ctx, r.opts.HTTPClient), in)
+	elapsed := time.Since(start)
+	if err != nil {
+		err = classify(ctx, in, err)
+	}
+	metrics.WithTags(map[string]string{"action": in.Action, "outcome": outcome(ctx, err)}).
+		Timer(contract.MetricStepDuration).Record(elapsed)
 	if err != nil {
 		// Not logged here: the SDK logs a failed activity, and the
 		// workflow records it.
-		return contract.StepOutput{}, classify(ctx, in, err)
+		return contract.StepOutput{}, err
 	}
-	logger.Debug("action finished", "elapsed", time.Since(start))
+	logger.Debug("action finished", "elapsed", elapsed)
 	return contract.StepOutput{Result: result}, nil
+}
+
+// outcome is the outcome label of a step's duration.
+func outcome(ctx context.Context, err error) string {
+	var canceledErr *temporal.CanceledError
+	switch {
+	case err == nil:
+		return contract.OutcomeOK
+	case errors.As(err, &canceledErr), ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return contract.OutcomeCancelled
+	default:
+		return contract.OutcomeError
+	}
 }
 
 // classify gives a failure a type that definitions can route on.

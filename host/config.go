@@ -3,6 +3,7 @@ package host
 import (
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"unicode"
 
@@ -28,6 +29,9 @@ const (
 	DefaultDevUIPort = 8233
 	// NoUI as Config.DevUIPort runs the dev server without its Web UI.
 	NoUI = -1
+	// DefaultDevHTTPAddress is where dev mode serves /metrics, /healthz
+	// and /readyz unless told otherwise.
+	DefaultDevHTTPAddress = "127.0.0.1:9233"
 	// DefaultLogLevel and DefaultLogFormat describe the process's logs.
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "console"
@@ -79,6 +83,27 @@ type Config struct {
 	// on the address dialled. Empty allows none of them. RunnerOptions
 	// hands it to the Runner.
 	HTTPAllow string
+
+	// HTTPAddress is where the worker serves /metrics (Prometheus),
+	// /healthz and /readyz, as host:port. Empty serves nothing, except in
+	// dev mode, where it is DefaultDevHTTPAddress.
+	HTTPAddress string
+	// HealthProbe makes the process a health check instead of a worker:
+	// it asks HTTPAddress's /readyz and exits 0 when it answers 200, 1
+	// otherwise. For a container's health check in an image with no
+	// shell or curl.
+	HealthProbe bool
+	// OTLPEndpoint, when set, sends traces of workflows, activities and
+	// Redis commands to an OpenTelemetry collector over OTLP/gRPC: a
+	// host:port, or a URL (http:// for no TLS). LoadConfig reads it from
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT;
+	// the exporter reads the other OTEL_EXPORTER_OTLP_* variables itself.
+	OTLPEndpoint string
+	// TemporalAPIKeyFile names a file that holds the Temporal API key,
+	// read again at every connection, so a rotated key is picked up
+	// (EnvTemporalAPIKeyFile). It replaces TEMPORAL_API_KEY and, like
+	// it, turns TLS on unless TEMPORAL_TLS=false.
+	TemporalAPIKeyFile string
 
 	// Redis is where runs mirror their progress and history (package
 	// projection); nil runs without a mirror. LoadConfig reads it from
@@ -134,6 +159,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DevUIPort == 0 {
 		c.DevUIPort = DefaultDevUIPort
+	}
+	if c.Dev && c.HTTPAddress == "" {
+		c.HTTPAddress = DefaultDevHTTPAddress
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = DefaultLogLevel
@@ -213,6 +241,11 @@ func (c Config) validate() error {
 	}
 	if _, err := activities.ParseHTTPAllow(c.HTTPAllow); err != nil {
 		add("%v", err)
+	}
+	if c.HTTPAddress != "" {
+		if _, port, err := net.SplitHostPort(c.HTTPAddress); err != nil || port == "" {
+			add("HTTP address %q is not host:port, such as 127.0.0.1:9233 or :9233 (--http-address, %s)", c.HTTPAddress, EnvHTTPAddress)
+		}
 	}
 	if strings.TrimSpace(c.Client.Namespace) != c.Client.Namespace {
 		add("namespace %q has surrounding spaces (--namespace, TEMPORAL_NAMESPACE)", c.Client.Namespace)

@@ -1,13 +1,18 @@
 package host
 
 import (
+	"cmp"
+	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/statedriven/statedriven/projection"
@@ -91,6 +96,17 @@ func LoadConfig(args, environ []string, output io.Writer) (Config, error) {
 	}
 	cfg.Client = opts
 
+	cfg.HTTPAddress = env.get(EnvHTTPAddress)
+	cfg.OTLPEndpoint = cmp.Or(env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+	if p := cmp.Or(env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), env.get("OTEL_EXPORTER_OTLP_PROTOCOL")); cfg.OTLPEndpoint != "" && p != "" && p != "grpc" {
+		problems = append(problems, fmt.Sprintf("OTEL_EXPORTER_OTLP_PROTOCOL=%q: the worker exports traces over OTLP/gRPC only; set grpc, or leave it unset", p))
+	}
+	if file := env.get(EnvTemporalAPIKeyFile); file != "" {
+		if err := apiKeyFromFile(&cfg, file, env); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+
 	// Flags, over all of it.
 	fs := flag.NewFlagSet("statedriven-worker", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -104,6 +120,8 @@ func LoadConfig(args, environ []string, output io.Writer) (Config, error) {
 	fs.IntVar(&cfg.DevUIPort, "dev-ui-port", cfg.DevUIPort, "dev server's Web UI port, -1 for none (default 8233)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (default info)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "console or json (default console)")
+	fs.StringVar(&cfg.HTTPAddress, "http-address", cfg.HTTPAddress, "serve /metrics, /healthz and /readyz on host:port (default: none; "+DefaultDevHTTPAddress+" in dev mode)")
+	fs.BoolVar(&cfg.HealthProbe, "health-probe", false, "ask the worker at --http-address whether it is ready, exit 0 if so and 1 if not (a container's health check)")
 	fs.StringVar(&cfg.Client.HostPort, "address", cfg.Client.HostPort, "Temporal frontend host:port (default localhost:7233; env TEMPORAL_ADDRESS)")
 	fs.StringVar(&cfg.Client.Namespace, "namespace", cfg.Client.Namespace, "Temporal namespace (default \"default\"; env TEMPORAL_NAMESPACE)")
 
@@ -190,4 +208,34 @@ func (e env) Environ() []string { return e.list }
 func (e env) LookupEnv(key string) (string, bool) {
 	v, ok := e.vars[key]
 	return v, ok
+}
+
+// apiKeyFromFile makes the connection's credentials the API key in file,
+// read again at every connection, so a rotated key is picked up without a
+// restart. Like TEMPORAL_API_KEY it turns TLS on unless TEMPORAL_TLS
+// says false.
+func apiKeyFromFile(cfg *Config, file string, env env) error {
+	if env.get("TEMPORAL_API_KEY") != "" {
+		return fmt.Errorf("both TEMPORAL_API_KEY and %s are set: keep one", EnvTemporalAPIKeyFile)
+	}
+	read := func() (string, error) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", EnvTemporalAPIKeyFile, err)
+		}
+		key := strings.TrimSpace(string(b))
+		if key == "" {
+			return "", fmt.Errorf("%s: %s is empty", EnvTemporalAPIKeyFile, file)
+		}
+		return key, nil
+	}
+	if _, err := read(); err != nil {
+		return err
+	}
+	cfg.TemporalAPIKeyFile = file
+	cfg.Client.Credentials = client.NewAPIKeyDynamicCredentials(func(context.Context) (string, error) { return read() })
+	if tlsOn, err := strconv.ParseBool(cmp.Or(env.get("TEMPORAL_TLS"), "true")); err == nil && tlsOn && cfg.Client.ConnectionOptions.TLS == nil {
+		cfg.Client.ConnectionOptions.TLS = &tls.Config{}
+	}
+	return nil
 }

@@ -34,6 +34,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reg Regi
 		fmt.Fprintf(stderr, "%v\nRun with -h for the flags.\n", err)
 		return ExitUsage
 	}
+	if cfg.HealthProbe {
+		if cfg = cfg.WithDefaults(); cfg.HTTPAddress == "" {
+			fmt.Fprintf(stderr, "--health-probe asks the worker's /readyz: set --http-address or %s as the worker has it\n", EnvHTTPAddress)
+			return ExitUsage
+		}
+		return probe(cfg.HTTPAddress, stdout)
+	}
 	cfg.DevServer = dev
 	cfg.Stdout = stdout
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/statedriven/statedriven/projection"
@@ -16,14 +17,21 @@ import (
 // mirrored and returns projection.Discard. A Redis that does not answer
 // at start is not an error: runs go on and their mirrors catch up once it
 // answers.
-func startProjection(ctx context.Context, cfg Config, log *zap.Logger) (projection.ProjectFunc, func(), error) {
+//
+// The client it returns (nil without Redis) is for /readyz; t traces it
+// and measures the writes.
+func startProjection(ctx context.Context, cfg Config, t *telemetry, log *zap.Logger) (projection.ProjectFunc, redis.UniversalClient, func(), error) {
 	if cfg.Redis == nil {
 		log.Info("no Redis configured (" + projection.EnvURL + "): runs are not mirrored into Redis, and the starter reads from Temporal")
-		return projection.Discard, func() {}, nil
+		return projection.Discard, nil, func() {}, nil
 	}
 	rdb, err := cfg.Redis.WriterClient()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", projection.EnvURL, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", projection.EnvURL, err)
+	}
+	if err := t.instrumentRedis(rdb); err != nil {
+		_ = rdb.Close()
+		return nil, nil, nil, fmt.Errorf("trace Redis: %w", err)
 	}
 	opts := cfg.Redis.Options.WithDefaults()
 	fields := []zap.Field{
@@ -39,5 +47,5 @@ func startProjection(ctx context.Context, cfg Config, log *zap.Logger) (projecti
 		log.Info("mirroring runs into Redis", fields...)
 	}
 	w := projection.NewWriter(rdb, opts)
-	return w.Project, func() { _ = rdb.Close() }, nil
+	return t.instrumentProjection(w.Project), rdb, func() { _ = rdb.Close() }, nil
 }

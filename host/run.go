@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -50,6 +51,17 @@ func Run(ctx context.Context, cfg Config, reg Registrar, log *zap.Logger) (err e
 		return err
 	}
 
+	tel, err := newTelemetry(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if serr := tel.shutdown(sctx); serr != nil {
+			log.Warn("telemetry did not stop cleanly", zap.Error(serr))
+		}
+	}()
 	opts := cfg.Client
 	if cfg.Dev {
 		dev, err := startDev(ctx, cfg, log)
@@ -71,8 +83,24 @@ func Run(ctx context.Context, cfg Config, reg Registrar, log *zap.Logger) (err e
 		opts.Credentials = nil
 		opts.ConnectionOptions.TLS = nil
 	}
+	var web *endpoints
+	if cfg.HTTPAddress != "" {
+		if web, err = serveEndpoints(cfg, tel, log); err != nil {
+			return stopped(err)
+		}
+		defer web.stop()
+		log.Info("serving metrics and health", zap.String("metrics", "http://"+web.Addr()+"/metrics"),
+			zap.String("healthz", "http://"+web.Addr()+"/healthz"), zap.String("readyz", "http://"+web.Addr()+"/readyz"))
+		if cfg.Stdout != nil {
+			fmt.Fprintf(cfg.Stdout, "Metrics: http://%s/metrics (health: /healthz, /readyz)\n", web.Addr())
+		}
+	}
+
 	if opts.Logger == nil {
 		opts.Logger = NewSDKLogger(log.Named("sdk"))
+	}
+	if err := tel.clientOptions(&opts, log); err != nil {
+		return err
 	}
 
 	c, err := client.DialContext(ctx, opts)
@@ -88,11 +116,12 @@ func Run(ctx context.Context, cfg Config, reg Registrar, log *zap.Logger) (err e
 		log.Warn(searchAttributesHelp(opts.Namespace), zap.String("namespace", opts.Namespace), zap.Error(err))
 	}
 
-	project, closeRedis, err := startProjection(ctx, cfg, log)
+	project, rdb, closeRedis, err := startProjection(ctx, cfg, tel, log)
 	if err != nil {
 		return stopped(err)
 	}
 	defer closeRedis()
+	tel.watchRuns(c, opts.Namespace, log)
 
 	// A worker's fatal error ends Run; one is enough.
 	fatal := make(chan error, 1)
@@ -109,6 +138,9 @@ func Run(ctx context.Context, cfg Config, reg Registrar, log *zap.Logger) (err e
 	specialistQueues := make([]string, len(cfg.Specialists))
 	for i, s := range cfg.Specialists {
 		specialistQueues[i] = contract.SpecialistQueue(cfg.TaskQueue, s)
+	}
+	if web != nil {
+		web.deps.Store(&dependencies{temporal: c, redis: rdb})
 	}
 	log.Info("worker started",
 		zap.String("address", opts.HostPort),

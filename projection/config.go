@@ -2,9 +2,12 @@ package projection
 
 import (
 	"cmp"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +54,15 @@ const (
 type Config struct {
 	// URL names the server, the Sentinels or the cluster nodes.
 	URL string
+	// PasswordFile, when set, holds the password of the URL's user (an
+	// ACL user, or the default one), read when a client is made; the URL
+	// then carries no password. For secrets mounted as files.
+	PasswordFile string
+	// TLSCAFile, TLSCertFile and TLSKeyFile name PEM files: the
+	// authorities that sign the server's certificate (default: the
+	// system's), and the client's certificate and key for a server that
+	// asks for one. They need a rediss:// URL.
+	TLSCAFile, TLSCertFile, TLSKeyFile string
 	Options
 }
 
@@ -92,21 +104,121 @@ func ConfigFromEnv(getenv func(string) string) (c Config, ok bool, err error) {
 		}
 		c.MaxHistory = n
 	}
+	c.PasswordFile = getenv(EnvPasswordFile)
+	c.TLSCAFile, c.TLSCertFile, c.TLSKeyFile = getenv(EnvTLSCAFile), getenv(EnvTLSCertFile), getenv(EnvTLSKeyFile)
+	if len(errs) == 0 {
+		// Read the files now, so a bad one stops the process at start.
+		if conn, err := parseURL(c.URL); err == nil {
+			errs = append(errs, c.secure(conn))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, false, err
 	}
 	return c, true, nil
 }
 
+// secure applies the password file and the TLS files to conn.
+func (c Config) secure(conn connection) error {
+	var errs []error
+	password := ""
+	if c.PasswordFile != "" {
+		b, err := os.ReadFile(c.PasswordFile)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", EnvPasswordFile, err))
+		case strings.TrimRight(string(b), "\r\n") == "":
+			errs = append(errs, fmt.Errorf("%s: %s is empty", EnvPasswordFile, c.PasswordFile))
+		default:
+			password = strings.TrimRight(string(b), "\r\n")
+		}
+	}
+	tlsConfig := conn.tlsConfig()
+	if c.TLSCAFile != "" || c.TLSCertFile != "" || c.TLSKeyFile != "" {
+		if tlsConfig == nil {
+			errs = append(errs, fmt.Errorf("%s, %s and %s need TLS: write the URL as rediss://", EnvTLSCAFile, EnvTLSCertFile, EnvTLSKeyFile))
+		} else if err := c.loadTLS(tlsConfig); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if password != "" {
+		conn.setPassword(password)
+	}
+	return errors.Join(errs...)
+}
+
+// loadTLS adds the TLS files to t.
+func (c Config) loadTLS(t *tls.Config) error {
+	if c.TLSCAFile != "" {
+		pem, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			return fmt.Errorf("%s: %w", EnvTLSCAFile, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("%s: %s holds no PEM certificate", EnvTLSCAFile, c.TLSCAFile)
+		}
+		t.RootCAs = pool
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return fmt.Errorf("%s and %s go together: set both for a client certificate, or neither", EnvTLSCertFile, EnvTLSKeyFile)
+	}
+	if c.TLSCertFile != "" {
+		// The key's bytes never reach an error message.
+		cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("%s/%s: cannot load the client certificate and key: %w", EnvTLSCertFile, EnvTLSKeyFile, err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return nil
+}
+
 // Client returns a client for c.URL: a *redis.Client for one server or
 // Sentinel, a *redis.ClusterClient for a cluster. It does not connect
 // until first used. The caller closes it.
 func (c Config) Client() (redis.UniversalClient, error) {
-	conn, err := parseURL(c.URL)
+	conn, err := c.connection()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvURL, err)
+		return nil, err
 	}
 	return conn.client(), nil
+}
+
+// tlsConfig is the connection's TLS configuration: nil without TLS
+// (a redis:// URL).
+func (c connection) tlsConfig() *tls.Config {
+	switch {
+	case c.failover != nil:
+		return c.failover.TLSConfig
+	case c.cluster != nil:
+		return c.cluster.TLSConfig
+	default:
+		return c.single.TLSConfig
+	}
+}
+
+func (c connection) setPassword(p string) {
+	switch {
+	case c.failover != nil:
+		c.failover.Password = p
+	case c.cluster != nil:
+		c.cluster.Password = p
+	default:
+		c.single.Password = p
+	}
+}
+
+// connection parses c.URL and applies the password and TLS files.
+func (c Config) connection() (connection, error) {
+	conn, err := parseURL(c.URL)
+	if err != nil {
+		return connection{}, fmt.Errorf("%s: %w", EnvURL, err)
+	}
+	if err := c.secure(conn); err != nil {
+		return connection{}, err
+	}
+	return conn, nil
 }
 
 // connection is what a URL names: exactly one field is set.
@@ -231,9 +343,9 @@ func (c Config) Redacted() string {
 // that piled up. So a Redis that is down costs a run's workflow task one
 // refused dial, not go-redis's retries.
 func (c Config) WriterClient() (redis.UniversalClient, error) {
-	conn, err := parseURL(c.URL)
+	conn, err := c.connection()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvURL, err)
+		return nil, err
 	}
 	switch {
 	case conn.single != nil:

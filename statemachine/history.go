@@ -44,6 +44,9 @@ func (m *Machine) record(from, to State, c Cause, at time.Time) Record {
 	}
 	m.history = append(m.history, rec)
 	m.compactHistory()
+	if m.onRecord != nil {
+		m.onRecord(rec)
+	}
 	return rec
 }
 

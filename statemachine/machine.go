@@ -28,6 +28,10 @@ type Config struct {
 	// may read the machine but must not change it: the exit and entry
 	// hooks of one move would no longer see the same move.
 	OnExit map[State]func(Record)
+	// OnRecord, when set, sees every record the machine makes, moves and
+	// notes alike, as it makes them (before a move's state hooks): to
+	// count them, say. Like the hooks it must not change the machine.
+	OnRecord func(Record)
 	// HistoryWindow bounds the records the machine keeps (and a snapshot
 	// carries) to the newest HistoryWindow, except the records from
 	// KeepFrom on, which stay until the caller has saved them. Seq goes on
@@ -120,9 +124,10 @@ type Machine struct {
 	historyWin  int
 	checkWin    int
 
-	guards  [numStates][numStates][]Guard
-	onEnter [numStates]func(Record)
-	onExit  [numStates]func(Record)
+	guards   [numStates][numStates][]Guard
+	onEnter  [numStates]func(Record)
+	onExit   [numStates]func(Record)
+	onRecord func(Record)
 }
 
 // New returns a machine in INITIAL with an empty history, nothing
@@ -152,6 +157,7 @@ func (m *Machine) configure(cfg Config) {
 		m.onEnter[s] = cfg.OnEnter[s]
 		m.onExit[s] = cfg.OnExit[s]
 	}
+	m.onRecord = cfg.OnRecord
 }
 
 // State returns the state the run is in.

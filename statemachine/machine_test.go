@@ -188,3 +188,33 @@ func TestTransitionErrorMessages(t *testing.T) {
 		require.ErrorIs(t, tt.err, sm.ErrIllegalTransition)
 	}
 }
+
+// OnRecord sees every record, notes, checkpoints and rollbacks included,
+// and nothing for a refused move.
+func TestOnRecordSeesEveryRecord(t *testing.T) {
+	t.Parallel()
+	var seen []string
+	m := newMachine(t, sm.Config{OnRecord: func(r sm.Record) {
+		seen = append(seen, fmt.Sprintf("#%d %s>%s %s", r.Seq, r.From, r.To, r.Event))
+	}})
+	_, err := m.Transition(sm.Processing, sm.Cause{Step: "a", Event: sm.EventStart}, at(1))
+	require.NoError(t, err)
+	_, err = m.CompleteStep("a", 1, nil, at(2))
+	require.NoError(t, err)
+	_, err = m.Transition(sm.Initial, sm.Cause{Step: "b"}, at(3))
+	require.Error(t, err)
+	_, err = m.Note(sm.Cause{Step: "a", Event: sm.EventRefused, Reason: "no"}, at(3))
+	require.NoError(t, err)
+	_, err = m.Rollback(1, "", at(4))
+	require.NoError(t, err)
+	_, err = m.Cancel("", at(5))
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"#1 INITIAL>PROCESSING start",
+		"#2 PROCESSING>PROCESSING step_completed",
+		"#3 PROCESSING>PROCESSING refused",
+		"#4 PROCESSING>PROCESSING rollback",
+		"#5 PROCESSING>CANCELLED cancel",
+	}, seen)
+	require.Equal(t, uint64(len(seen)), m.Seq())
+}

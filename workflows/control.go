@@ -127,7 +127,7 @@ func (r *run) registerControl(ctx workflow.Context) error {
 				}
 				return r.stateView(), err
 			},
-			func(in contract.Reason) error { return r.canPause() }},
+			refusing(ctx, contract.UpdatePause, func(in contract.Reason) error { return r.canPause() })},
 		{contract.UpdateResume, "resume a paused run where it stopped; answers whether it took effect",
 			func(ctx workflow.Context, in contract.Reason) (contract.StateView, error) {
 				_, err := r.m.ResumeWith(statemachine.Cause{Reason: in.Reason, Who: whoOf(in.Who)}, workflow.Now(ctx))
@@ -137,12 +137,12 @@ func (r *run) registerControl(ctx workflow.Context) error {
 				}
 				return r.stateView(), err
 			},
-			func(in contract.Reason) error { return r.canResume() }},
+			refusing(ctx, contract.UpdateResume, func(in contract.Reason) error { return r.canResume() })},
 		{contract.UpdateRollback, `{"steps": N, "reason": "…", "who": "…"}: undo the last N completed steps (a parallel group is one), run their compensations newest first, and go on from the first step undone`,
 			func(ctx workflow.Context, in contract.RollbackRequest) (contract.StateView, error) {
 				return r.submit(ctx, &operation{kind: contract.UpdateRollback, steps: in.Steps, reason: in.Reason, who: whoOf(in.Who)})
 			},
-			func(in contract.RollbackRequest) error { return r.canRollback(in.Steps) }},
+			refusing(ctx, contract.UpdateRollback, func(in contract.RollbackRequest) error { return r.canRollback(in.Steps) })},
 		{contract.UpdateSkip, `{"reason": "…", "who": "…"}: end the running step as skipped (empty output, success route)`,
 			func(ctx workflow.Context, in contract.Reason) (contract.StateView, error) {
 				if r.running == nil {
@@ -151,13 +151,13 @@ func (r *run) registerControl(ctx workflow.Context) error {
 				}
 				return r.submit(ctx, &operation{kind: contract.UpdateSkip, step: r.running.Name, reason: in.Reason, who: whoOf(in.Who)})
 			},
-			func(in contract.Reason) error { return r.canSkip() }},
+			refusing(ctx, contract.UpdateSkip, func(in contract.Reason) error { return r.canSkip() })},
 		{contract.UpdateTransition, `{"to": STATE, "reason": "…", "who": "…"}: move the run by hand through the transition table: PAUSED, the state a paused run resumes to, COMPLETE, FAILED or CANCELLED`,
 			r.transitionHandler,
-			func(in contract.TransitionRequest) error { _, err := r.canTransition(in.To); return err }},
+			refusing(ctx, contract.UpdateTransition, func(in contract.TransitionRequest) error { _, err := r.canTransition(in.To); return err })},
 		{contract.UpdateModify, `{"plan": PLAN} or {"definition": DOC}, with "reason" and "who": replace the steps the run has not reached`,
 			r.modifyHandler,
-			func(in contract.ModifyRequest) error { _, err := r.checkModify(in); return err }},
+			refusing(ctx, contract.UpdateModify, func(in contract.ModifyRequest) error { _, err := r.checkModify(in); return err })},
 	}
 	for _, s := range specs {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, s.name, s.handler,
@@ -768,6 +768,7 @@ func (r *run) awaitRunning(ctx workflow.Context, d time.Duration, summary string
 // noteRefused records a signal the run could not act on, so that a
 // sender without an answer sees why in the history.
 func (r *run) noteRefused(ctx workflow.Context, name, who string, err error) {
+	countRefused(ctx, name, "signal")
 	if _, nerr := r.m.Note(statemachine.Cause{Step: r.m.Step(), Event: statemachine.EventRefused, Reason: name + " refused: " + refusal(err), Who: whoOf(who)}, workflow.Now(ctx)); nerr == nil {
 		r.afterTransition(ctx)
 	}

@@ -40,7 +40,7 @@ func (r *run) handlers(ctx workflow.Context) error {
 			r.review = &decision{approved: true, reason: in.Reason, who: whoOf(in.Who)}
 			return r.stateView(), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(in contract.Reason) error { return r.canDecide() }, Description: `{"reason": "…", "who": "…"}: approve the review the run waits on`},
+		workflow.UpdateHandlerOptions{Validator: refusing(ctx, contract.UpdateApprove, func(in contract.Reason) error { return r.canDecide() }), Description: `{"reason": "…", "who": "…"}: approve the review the run waits on`},
 	); err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (r *run) handlers(ctx workflow.Context) error {
 			r.review = &decision{approved: false, reason: in.Reason, who: whoOf(in.Who)}
 			return r.stateView(), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(in contract.Reason) error { return r.canDecide() }, Description: `{"reason": "…", "who": "…"}: reject the review the run waits on`},
+		workflow.UpdateHandlerOptions{Validator: refusing(ctx, contract.UpdateReject, func(in contract.Reason) error { return r.canDecide() }), Description: `{"reason": "…", "who": "…"}: reject the review the run waits on`},
 	); err != nil {
 		return err
 	}

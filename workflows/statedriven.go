@@ -142,6 +142,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 		TotalSteps: plan.TotalSteps,
 		OnEnter:    r.hookFuncs(plan.OnEnter),
 		OnExit:     r.hookFuncs(plan.OnExit),
+		OnRecord:   countRecords(workflow.GetMetricsHandler(ctx)),
 	}
 	if in.HistoryWindow > 0 {
 		cfg.HistoryWindow = in.HistoryWindow

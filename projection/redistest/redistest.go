@@ -45,6 +45,20 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// StartWith is Start with more redis-server arguments (TLS, ACL users,
+// ...). The plain port stays, and PING on it must answer: keep the
+// default user able to PING.
+func StartWith(t testing.TB, args ...string) *Server {
+	t.Helper()
+	s := newServer(t, t.TempDir(), args...)
+	t.Cleanup(s.Stop)
+	s.Start()
+	return s
+}
+
+// FreePort is a loopback TCP port nothing listens on now.
+func FreePort(t testing.TB) int { return freePort(t) }
+
 func newServer(t testing.TB, dir string, extra ...string) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
