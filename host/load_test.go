@@ -180,3 +180,50 @@ func TestLoadConfigHelp(t *testing.T) {
 		require.Contains(t, out.String(), name)
 	}
 }
+
+func TestLoadConfigObservabilityAndSecrets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	require.NoError(t, os.WriteFile(keyFile, []byte("k3y\n"), 0o600))
+
+	cfg, err := LoadConfig([]string{"--http-address", ":9300"}, hermetic(t,
+		EnvHTTPAddress+"=127.0.0.1:9233",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4317",
+		EnvTemporalAPIKeyFile+"="+keyFile,
+	), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, ":9300", cfg.HTTPAddress, "the flag beats the variable")
+	require.Equal(t, "http://collector:4317", cfg.OTLPEndpoint)
+	require.Equal(t, keyFile, cfg.TemporalAPIKeyFile)
+	require.NotNil(t, cfg.Client.Credentials)
+	require.NotNil(t, cfg.Client.ConnectionOptions.TLS, "an API key turns TLS on")
+
+	cfg, err = LoadConfig(nil, hermetic(t, EnvTemporalAPIKeyFile+"="+keyFile, "TEMPORAL_TLS=false"), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Nil(t, cfg.Client.ConnectionOptions.TLS, "unless TEMPORAL_TLS=false")
+
+	require.Equal(t, DefaultDevHTTPAddress, Config{Dev: true}.WithDefaults().HTTPAddress)
+	require.Empty(t, Config{}.WithDefaults().HTTPAddress, "off unless dev mode")
+
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	_, err = LoadConfig(nil, hermetic(t,
+		EnvTemporalAPIKeyFile+"="+filepath.Join(dir, "missing"),
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+	), &bytes.Buffer{})
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	require.Len(t, ce.Problems, 2)
+	require.Contains(t, ce.Problems[0], "OTLP/gRPC only")
+	require.Contains(t, ce.Problems[1], EnvTemporalAPIKeyFile+": open ")
+
+	_, err = LoadConfig(nil, hermetic(t, EnvTemporalAPIKeyFile+"="+empty), &bytes.Buffer{})
+	require.ErrorContains(t, err, "is empty")
+	_, err = LoadConfig(nil, hermetic(t, EnvTemporalAPIKeyFile+"="+keyFile, "TEMPORAL_API_KEY=other"), &bytes.Buffer{})
+	require.ErrorContains(t, err, "keep one")
+
+	err = Config{HTTPAddress: "9233", DevServer: noDev}.WithDefaults().validate()
+	require.ErrorContains(t, err, `HTTP address "9233" is not host:port`)
+}

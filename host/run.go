@@ -103,6 +103,9 @@ func Run(ctx context.Context, cfg Config, reg Registrar, log *zap.Logger) (err e
 		return err
 	}
 
+	// What the connection uses, never its secrets' values.
+	log.Debug("connecting to Temporal", zap.String("address", opts.HostPort), zap.String("namespace", opts.Namespace),
+		zap.Bool("tls", opts.ConnectionOptions.TLS != nil), zap.Bool("credentials", opts.Credentials != nil))
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return stopped(fmt.Errorf("connect to Temporal at %s (namespace %q): %w", opts.HostPort, opts.Namespace, err))

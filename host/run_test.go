@@ -3,6 +3,11 @@ package host
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -83,3 +88,27 @@ func TestMainExitCodes(t *testing.T) {
 }
 
 func clientAt(hostPort string) client.Options { return client.Options{HostPort: hostPort} }
+
+func TestHealthProbe(t *testing.T) {
+	t.Parallel()
+	var ready atomic.Bool
+	ready.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" || !ready.Load() {
+			http.Error(w, `{"ready":false}`, http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, `{"ready":true}`)
+	}))
+	t.Cleanup(srv.Close)
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	require.NoError(t, err)
+
+	var out bytes.Buffer
+	require.Equal(t, ExitOK, probe("0.0.0.0:"+port, &out), "0.0.0.0 is asked on 127.0.0.1")
+	require.Contains(t, out.String(), `"ready":true`)
+	ready.Store(false)
+	require.Equal(t, ExitFailed, probe(":"+port, &out))
+	require.Equal(t, ExitFailed, probe("127.0.0.1:1", &out), "nothing listens")
+	require.Contains(t, out.String(), "not ready")
+}

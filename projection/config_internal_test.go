@@ -2,6 +2,8 @@ package projection
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -170,3 +172,49 @@ func TestConfigClient(t *testing.T) {
 }
 
 func typeName(v any) string { return fmt.Sprintf("%T", v) }
+
+func TestConfigFromEnvSecretFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		f := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(f, []byte(content), 0o600))
+		return f
+	}
+	password := write("password", "s3cret\n")
+	notPEM := write("ca.pem", "not a certificate")
+	env := func(vars map[string]string) func(string) string {
+		return func(name string) string { return vars[name] }
+	}
+
+	c, ok, err := ConfigFromEnv(env(map[string]string{EnvURL: "rediss://app@localhost:6380/0", EnvPasswordFile: password}))
+	require.NoError(t, err)
+	require.True(t, ok)
+	conn, err := c.connection()
+	require.NoError(t, err)
+	require.Equal(t, "app", conn.single.Username)
+	require.Equal(t, "s3cret", conn.single.Password, "read from the file, without its newline")
+	require.NotNil(t, conn.single.TLSConfig)
+
+	cluster, _, err := ConfigFromEnv(env(map[string]string{EnvURL: "rediss://app@a:1?addr=b:2", EnvPasswordFile: password}))
+	require.NoError(t, err)
+	conn, err = cluster.connection()
+	require.NoError(t, err)
+	require.Equal(t, "s3cret", conn.cluster.Password)
+
+	for _, tt := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{EnvURL: "redis://localhost:6379", EnvTLSCAFile: notPEM}, "need TLS: write the URL as rediss://"},
+		{map[string]string{EnvURL: "rediss://localhost:6379", EnvTLSCAFile: notPEM}, "holds no PEM certificate"},
+		{map[string]string{EnvURL: "rediss://localhost:6379", EnvTLSCertFile: notPEM}, "go together"},
+		{map[string]string{EnvURL: "rediss://localhost:6379", EnvTLSCertFile: notPEM, EnvTLSKeyFile: password}, "cannot load the client certificate and key"},
+		{map[string]string{EnvURL: "redis://localhost:6379", EnvPasswordFile: filepath.Join(dir, "none")}, EnvPasswordFile + ": open"},
+		{map[string]string{EnvURL: "redis://localhost:6379", EnvPasswordFile: write("empty", "\n")}, "is empty"},
+	} {
+		_, _, err := ConfigFromEnv(env(tt.vars))
+		require.ErrorContains(t, err, tt.want, "%v", tt.vars)
+		require.NotContains(t, err.Error(), "s3cret")
+	}
+}
