@@ -245,6 +245,8 @@ steps:
 		{"temporal_workflow_completed_total", nil},
 		{"temporal_activity_execution_latency_seconds_count", nil},
 		{"temporal_request_total", nil},
+		{"temporal_sticky_cache_size", nil},
+		{"temporal_worker_task_slots_available", nil},
 		{"go_goroutines", nil},
 	} {
 		require.GreaterOrEqual(t, sample(first, series.name, series.labels...), 0.0, "%s%v in:\n%s", series.name, series.labels, first)
