@@ -13,3 +13,8 @@ RUN CGO_ENABLED=0 go build -trimpath -o /out/worker ./worker \
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/ /usr/local/bin/
 ENTRYPOINT ["/usr/local/bin/worker"]
+# No HEALTHCHECK: the probe (`worker --health-probe`, which asks /readyz)
+# needs STATEDRIVEN_HTTP_ADDRESS, off unless set, so a check built into
+# the image would call every container without it unhealthy. Where the
+# address is set, the deployment names the check: docker-compose.yml's
+# healthcheck, or a Kubernetes probe on /readyz and /healthz.
