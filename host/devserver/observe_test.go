@@ -137,10 +137,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 	// Not parallel: it stops and starts the server it uses.
 	dir := t.TempDir()
 	s := startServerNoUI(t, dir, 0)
-	_, portText, err := net.SplitHostPort(s.FrontendAddress())
-	require.NoError(t, err)
-	port, err := strconv.Atoi(portText)
-	require.NoError(t, err)
+	port := frontendPort(t, s)
 	rdb := redistest.Start(t)
 
 	// A service that fails every other call: each run's fetch (one run

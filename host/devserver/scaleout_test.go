@@ -68,6 +68,16 @@ func workerProcess(t *testing.T, s *devserver.Server, queue string) *exec.Cmd {
 	return cmd
 }
 
+// frontendPort is s's frontend port, to start a server again on it.
+func frontendPort(t *testing.T, s *devserver.Server) int {
+	t.Helper()
+	_, text, err := net.SplitHostPort(s.FrontendAddress())
+	require.NoError(t, err)
+	port, err := strconv.Atoi(text)
+	require.NoError(t, err)
+	return port
+}
+
 // startServerNoUI starts a server in dir on port (0: a free one) without
 // the Web UI, stopped when the test ends.
 func startServerNoUI(t *testing.T, dir string, port int) *devserver.Server {
@@ -188,10 +198,7 @@ func TestDevServerRestartedWhileRunsWait(t *testing.T) {
 	// test) the runs could pass their timers before they are seen waiting.
 	dir := t.TempDir()
 	s := startServerNoUI(t, dir, 0)
-	_, portText, err := net.SplitHostPort(s.FrontendAddress())
-	require.NoError(t, err)
-	port, err := strconv.Atoi(portText)
-	require.NoError(t, err)
+	port := frontendPort(t, s)
 	queue := "restart"
 	workerProcess(t, s, queue)
 	c := newClient(t, s, client.Options{})
