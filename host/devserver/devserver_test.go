@@ -193,6 +193,10 @@ func TestOldDataDirKeepsItsListOfRuns(t *testing.T) {
 		_, err := db.Exec(stmt)
 		require.NoError(t, err)
 	}
+	// That code recorded both schemas' versions in the one file.
+	_, err = db.Exec(`INSERT INTO schema_version (version_partition, db_name, creation_time, curr_version, min_compatible_version)
+		VALUES (0, 'temporal_visibility', '2026-11-27 17:40:00+00:00', '0.1', '0.1')`)
+	require.NoError(t, err)
 	_, err = db.Exec("ATTACH DATABASE ? AS v", filepath.Join(dir, devserver.VisibilityFile))
 	require.NoError(t, err)
 	const columns = "namespace_id, run_id, _version, start_time, execution_time, workflow_id, workflow_type_name, status, close_time, " +
