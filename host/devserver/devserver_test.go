@@ -229,3 +229,20 @@ func TestOldDataDirKeepsItsListOfRuns(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, resp.GetExecutions(), 2, "their search attributes came along")
 }
+
+// Without a data dir the server keeps everything in memory: the SQLite
+// plugin creates both schemas itself, and nothing goes through the
+// schema tool.
+func TestInMemoryServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := startToStop(t, "")
+	c := dial(t, s, client.Options{})
+	startWorker(t, c, "memory")
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "in-memory", TaskQueue: "memory"}, "Greet", "memory")
+	require.NoError(t, err)
+	var out string
+	require.NoError(t, run.Get(ctx, &out))
+	require.Equal(t, "MEMORY!", out)
+	require.Equal(t, run.GetRunID(), listed(t, c, "in-memory").GetExecution().GetRunId())
+}
