@@ -311,13 +311,13 @@ func prepareSchema(db schemaDB, file string, s schemaStore, zl *zap.Logger) erro
 	if err != nil {
 		return fmt.Errorf("list tables: %w", err)
 	}
-	tool := serverlog.NewZapLogger(zl.Named("schema"))
+	// The tool's own news (task started, file read, done) is no more than
+	// ours: keep its warnings.
+	tool := serverlog.NewZapLogger(zl.Named("schema").WithOptions(zap.IncreaseLevel(zap.WarnLevel)))
 	switch {
 	case len(tables) == 0:
-		// The tool says what it does at info: a new file is no news.
-		quiet := serverlog.NewZapLogger(zl.Named("schema").WithOptions(zap.IncreaseLevel(zap.WarnLevel)))
 		setup := &schema.SetupConfig{SchemaName: s.dir, InitialVersion: s.version}
-		if err := inTransaction(db, schema.NewSetupSchemaTask(db, setup, quiet).Run); err != nil {
+		if err := inTransaction(db, schema.NewSetupSchemaTask(db, setup, tool).Run); err != nil {
 			return fmt.Errorf("create the schema (remove the file and start again): %w", err)
 		}
 		return nil
