@@ -267,8 +267,8 @@ func copyVisibility(visFile, mainFile string) (int64, error) {
 // where statedriven always has, rather than under the database's name,
 // which for SQLite is the file's path. A path changes when a data dir
 // moves or is named from another directory, and the data dirs of
-// statedriven before visibility.db (and of `temporal server start-dev`)
-// hold both schemas in one file.
+// statedriven before visibility.db hold both schemas, and both their
+// versions, in one file. An older statedriven reads these versions too.
 type schemaDB struct {
 	sqlplugin.AdminDB
 	name string
