@@ -31,6 +31,13 @@ import (
 // its signal. TestMakeDataDirFixture made it.
 const oldDataDir = "testdata/datadir-3d378e6"
 
+// oldLayoutDataDir is a data dir of statedriven before visibility.db
+// (commit a365e8f, the same server and schema versions): one file,
+// temporal.db, with both schemas, both versions and the list of runs,
+// and the same runs as oldDataDir. It was made by a copy of
+// TestMakeDataDirFixture run in that commit's tree.
+const oldLayoutDataDir = "testdata/datadir-a365e8f"
+
 // fixtureEnv names the directory that TestMakeDataDirFixture writes a
 // data dir of the current code into; unset, it is skipped.
 const fixtureEnv = "STATEDRIVEN_DATA_DIR_FIXTURE"
@@ -191,6 +198,16 @@ func requireOldRunsServe(t *testing.T, s *devserver.Server) {
 func TestOldDataDirOpens(t *testing.T) {
 	t.Parallel()
 	requireOldRunsServe(t, startToStop(t, unpack(t, oldDataDir)))
+}
+
+// A data dir from before visibility.db opens with its runs, and their
+// list moves into the new visibility.db.
+func TestOldLayoutDataDirOpens(t *testing.T) {
+	t.Parallel()
+	dir := unpack(t, oldLayoutDataDir)
+	_, err := os.Stat(filepath.Join(dir, devserver.VisibilityFile))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	requireOldRunsServe(t, startToStop(t, dir))
 }
 
 // A data dir of the code before the schema tool, one schema version
