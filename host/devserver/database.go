@@ -1,12 +1,9 @@
 package devserver
 
 import (
-	"bytes"
 	gosql "database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -17,15 +14,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blang/semver/v4"
 	"go.temporal.io/server/common/config"
 	serverlog "go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/metrics"
-	"go.temporal.io/server/common/persistence"
 	"go.temporal.io/server/common/persistence/sql"
 	"go.temporal.io/server/common/persistence/sql/sqlplugin"
 	"go.temporal.io/server/common/resolver"
 	dbschemas "go.temporal.io/server/schema"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/tools/common/schema"
 	"go.uber.org/zap"
 
 	"github.com/statedriven/statedriven/host"
@@ -47,19 +45,20 @@ const VisibilityFile = "visibility.db"
 // (modernc.org/sqlite), which registers it.
 const sqliteDriver = "sqlite"
 
-// schemaStore is one of the two schemas that live in the SQLite files,
-// with the version this server needs and where its upgrades are.
+// schemaStore is one of the two schemas that live in the SQLite files:
+// where the server keeps it, and the version this server needs.
 type schemaStore struct {
-	name      string // key in the schema_version table
-	schema    string // the schema of a new database, in the server's embedded schemas
-	versioned string // directory of the upgrades in the server's embedded schemas
-	version   string
-	table     string // a table that only this schema has
+	name string // key of its version in the schema_version table
+	// dir is the schema's directory in the server's embedded schemas:
+	// schema.sql, and versioned/ with its upgrades if it has any.
+	dir     string
+	version string
+	table   string // a table that only this schema has
 }
 
 var (
-	mainSchema       = schemaStore{name: "temporal", schema: "sqlite/v3/temporal/schema.sql", versioned: "sqlite/v3/temporal/versioned", version: sqliteschema.Version, table: "executions"}
-	visibilitySchema = schemaStore{name: "temporal_visibility", schema: "sqlite/v3/visibility/schema.sql", versioned: "sqlite/v3/visibility/versioned", version: sqliteschema.VisibilityVersion, table: "executions_visibility"}
+	mainSchema       = schemaStore{name: "temporal", dir: "sqlite/v3/temporal", version: sqliteschema.Version, table: "executions"}
+	visibilitySchema = schemaStore{name: "temporal_visibility", dir: "sqlite/v3/visibility", version: sqliteschema.VisibilityVersion, table: "executions_visibility"}
 )
 
 // databases are the connections of the two stores.
@@ -69,13 +68,8 @@ type databases struct {
 
 // prepareDatabases makes the stores ready for the server: in memory, or in
 // dataDir (temporal.db and visibility.db), created with the current
-// schema or upgraded to it; then the namespace, with statedriven's search
-// attributes, if missing.
-//
-// The Temporal server records no schema version for SQLite, so this
-// package keeps one, in the schema_version table that Temporal's SQL tool
-// uses for the other databases: an upgrade of the server module then
-// applies the server's own versioned SQL files to data dirs made before.
+// schema or upgraded to it by the server's schema tool (prepareSchema);
+// then the namespace, with statedriven's search attributes, if missing.
 //
 // A data dir made before visibility.db existed keeps its list of runs in
 // temporal.db: the first start copies them into the new visibility.db.
@@ -120,23 +114,15 @@ func prepareDatabases(dataDir, namespace string, zl *zap.Logger) (databases, err
 	return dbs, nil
 }
 
-func openAdmin(cfg *config.SQL) (sqlplugin.AdminDB, error) {
-	db, err := sql.NewSQLAdminDB(sqlplugin.DbKindUnknown, cfg, resolver.NewNoopResolver(), serverlog.NewNoopLogger(), metrics.NoopMetricsHandler)
-	if err != nil {
-		return nil, fmt.Errorf("open: %w", err)
-	}
-	return db, nil
-}
-
 // prepareMain readies the main store's file: its schema, then its
 // membership.
 func prepareMain(cfg *config.SQL, zl *zap.Logger) error {
-	db, err := openAdmin(cfg)
+	db, err := openSchemaDB(cfg, mainSchema)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = db.Close() }()
-	if _, err := prepareSchema(db, cfg.DatabaseName, zl, mainSchema); err != nil {
+	defer db.Close()
+	if err := prepareSchema(db, cfg.DatabaseName, mainSchema, zl); err != nil {
 		return err
 	}
 	// The services of the last run stay in the membership table for a
@@ -154,12 +140,12 @@ func prepareMain(cfg *config.SQL, zl *zap.Logger) error {
 // (the data dirs of statedriven before visibility.db, and those of
 // `temporal server start-dev --db-filename`).
 func prepareVisibility(cfg *config.SQL, mainFile string, zl *zap.Logger) error {
-	db, err := openAdmin(cfg)
+	db, err := openSchemaDB(cfg, visibilitySchema)
 	if err != nil {
 		return err
 	}
-	_, err = prepareSchema(db, cfg.DatabaseName, zl, visibilitySchema)
-	_ = db.Close()
+	err = prepareSchema(db, cfg.DatabaseName, visibilitySchema, zl)
+	db.Close()
 	if err != nil {
 		return err
 	}
@@ -274,186 +260,125 @@ func copyVisibility(visFile, mainFile string) (int64, error) {
 	return n, tx.Commit()
 }
 
-// prepareSchema creates store's schema in a new (or empty) database, and
-// says so, or upgrades an existing one to this server's version.
-func prepareSchema(db sqlplugin.AdminDB, name string, zl *zap.Logger, store schemaStore) (created bool, err error) {
-	tables, err := db.ListTables(name)
+// schemaDB is a store's database as the server's schema tool works on
+// it (schema.DB), over the server's SQL plugin like the tool's own
+// (go.temporal.io/server/tools/sql), with one difference: it files the
+// version under the schema's name ("temporal", "temporal_visibility"),
+// where statedriven always has, rather than under the database's name,
+// which for SQLite is the file's path. A path changes when a data dir
+// moves or is named from another directory, and the data dirs of
+// statedriven before visibility.db hold both schemas, and both their
+// versions, in one file. An older statedriven reads these versions too.
+type schemaDB struct {
+	sqlplugin.AdminDB
+	name string
+}
+
+var _ schema.DB = schemaDB{}
+
+func openSchemaDB(cfg *config.SQL, s schemaStore) (schemaDB, error) {
+	db, err := sql.NewSQLAdminDB(sqlplugin.DbKindUnknown, cfg, resolver.NewNoopResolver(), serverlog.NewNoopLogger(), metrics.NoopMetricsHandler)
 	if err != nil {
-		return false, fmt.Errorf("list tables: %w", err)
+		return schemaDB{}, fmt.Errorf("open: %w", err)
 	}
+	return schemaDB{AdminDB: db, name: s.name}, nil
+}
+
+// ReadSchemaVersion returns the version of the schema.
+func (d schemaDB) ReadSchemaVersion() (string, error) { return d.AdminDB.ReadSchemaVersion(d.name) }
+
+// UpdateSchemaVersion records the version of the schema.
+func (d schemaDB) UpdateSchemaVersion(version, minCompatible string) error {
+	return d.AdminDB.UpdateSchemaVersion(d.name, version, minCompatible)
+}
+
+// DropAllTables refuses: a dev data dir is never set up anew over its runs.
+func (d schemaDB) DropAllTables() error { return errors.New("the dev server does not drop its tables") }
+
+// Close closes the connection.
+func (d schemaDB) Close() { _ = d.AdminDB.Close() }
+
+// Type is the tool's name for SQL databases.
+func (d schemaDB) Type() string { return "sql" }
+
+// prepareSchema creates s's schema in file, a new (or empty) database, or
+// upgrades an existing one to this server's version, with the server's
+// schema tool (the setup and update tasks of temporal-sql-tool). A file
+// without a recorded version (made by `temporal server start-dev
+// --db-filename`) is taken to be at this server's version.
+func prepareSchema(db schemaDB, file string, s schemaStore, zl *zap.Logger) error {
+	tables, err := db.ListTables(file)
+	if err != nil {
+		return fmt.Errorf("list tables: %w", err)
+	}
+	// The tool's own news (task started, file read, done) is no more than
+	// ours: keep its warnings.
+	tool := serverlog.NewZapLogger(zl.Named("schema").WithOptions(zap.IncreaseLevel(zap.WarnLevel)))
 	switch {
 	case len(tables) == 0:
-		if err := createSchema(db, store); err != nil {
-			return false, fmt.Errorf("create the schema (remove the file and start again): %w", err)
+		setup := &schema.SetupConfig{SchemaName: s.dir, InitialVersion: s.version}
+		if err := inTransaction(db, schema.NewSetupSchemaTask(db, setup, tool).Run); err != nil {
+			return fmt.Errorf("create the schema (remove the file and start again): %w", err)
 		}
-		if err := db.CreateSchemaVersionTables(); err != nil {
-			return false, fmt.Errorf("create the schema version tables: %w", err)
-		}
-		return true, stamp(db, store, "0", store.version, "created by statedriven's dev server")
-	case !slices.Contains(tables, store.table):
-		return false, errors.New("the file is not a Temporal database: give another --dev-data-dir")
-	case !slices.Contains(tables, "schema_version"):
-		// Made by `temporal server start-dev --db-filename` or another
-		// tool that records no version: take it as current.
-		if err := db.CreateSchemaVersionTables(); err != nil {
-			return false, fmt.Errorf("create the schema version tables: %w", err)
-		}
-	}
-	return false, upgrade(db, store, zl)
-}
-
-// createSchema runs the server's schema of store on an empty database.
-func createSchema(db sqlplugin.AdminDB, store schemaStore) error {
-	f, err := dbschemas.Assets().Open(store.schema)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }()
-	statements, err := persistence.LoadAndSplitQueryFromReaders([]io.Reader{f})
-	if err != nil {
-		return err
-	}
-	for _, stmt := range statements {
-		if err := db.Exec(stmt); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// upgrade brings one store from its recorded version to s.version.
-func upgrade(db sqlplugin.AdminDB, s schemaStore, zl *zap.Logger) error {
-	current, err := db.ReadSchemaVersion(s.name)
-	if errors.Is(err, gosql.ErrNoRows) {
-		zl.Warn("the database records no schema version; taking it as the current one",
-			zap.String("schema", s.name), zap.String("version", s.version))
-		return stamp(db, s, "", s.version, "version recorded by statedriven's dev server")
-	}
-	if err != nil {
-		return fmt.Errorf("read the %s schema version: %w", s.name, err)
-	}
-	switch c := compareVersions(current, s.version); {
-	case c == 0:
 		return nil
-	case c > 0:
+	case !slices.Contains(tables, s.table):
+		return errors.New("the file is not a Temporal database: give another --dev-data-dir")
+	case !slices.Contains(tables, "schema_version"):
+		if err := db.CreateSchemaVersionTables(); err != nil {
+			return fmt.Errorf("create the schema version tables: %w", err)
+		}
+	}
+	current, err := db.ReadSchemaVersion()
+	switch {
+	case errors.Is(err, gosql.ErrNoRows):
+		zl.Warn("the database records no schema version; taking it as the current one", zap.String("schema", s.name), zap.String("version", s.version))
+		if err := db.UpdateSchemaVersion(s.version, s.version); err != nil {
+			return fmt.Errorf("record the %s schema version: %w", s.name, err)
+		}
+		return db.WriteSchemaUpdateLog("", s.version, "", "version recorded by statedriven's dev server")
+	case err != nil:
+		return fmt.Errorf("read the %s schema version: %w", s.name, err)
+	case current == s.version:
+		return nil
+	case newer(current, s.version):
 		return fmt.Errorf("the %s schema is at version %s, newer than this server's %s: the data dir was made by a newer statedriven; use that, or another --dev-data-dir", s.name, current, s.version)
 	}
-
-	steps, err := upgradeSteps(s, current)
-	if err != nil {
-		return err
+	if _, err := fs.Stat(dbschemas.Assets(), path.Join(s.dir, "versioned")); err != nil {
+		return fmt.Errorf("the %s schema is at %s, and this server has no upgrades of it to %s", s.name, current, s.version)
 	}
-	for _, step := range steps {
-		zl.Info("upgrading the dev database", zap.String("schema", s.name), zap.String("from", current), zap.String("to", step.CurrVersion))
-		for _, stmt := range step.statements {
-			if err := db.Exec(stmt); err != nil && !alreadyApplied(err) {
-				return fmt.Errorf("upgrade the %s schema to %s: %w", s.name, step.CurrVersion, err)
-			}
-		}
-		if err := stamp(db, s, current, step.CurrVersion, step.Description); err != nil {
-			return err
-		}
-		current = step.CurrVersion
-	}
-	if compareVersions(current, s.version) != 0 {
-		return fmt.Errorf("the %s schema is at %s after its upgrades, not at %s", s.name, current, s.version)
+	zl.Info("upgrading the dev database", zap.String("schema", s.name), zap.String("from", current), zap.String("to", s.version))
+	update := &schema.UpdateConfig{SchemaName: s.dir, TargetVersion: s.version}
+	if err := inTransaction(db, schema.NewUpdateSchemaTask(db, update, tool).Run); err != nil {
+		return fmt.Errorf("upgrade the %s schema from %s to %s: %w", s.name, current, s.version, err)
 	}
 	return nil
 }
 
-// alreadyApplied is an error from a statement of an upgrade that an
-// interrupted earlier attempt already ran.
-func alreadyApplied(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "already exists") || strings.Contains(msg, "duplicate column")
+// newer says whether version a is after b, as the schema tool orders
+// them.
+func newer(a, b string) bool {
+	va, errA := semver.ParseTolerant(a)
+	vb, errB := semver.ParseTolerant(b)
+	return errA == nil && errB == nil && va.GT(vb)
 }
 
-func stamp(db sqlplugin.AdminDB, s schemaStore, from, to, why string) error {
-	if err := db.UpdateSchemaVersion(s.name, to, to); err != nil {
-		return fmt.Errorf("record the %s schema version: %w", s.name, err)
+// inTransaction runs task, the schema tool's work on db, in one
+// transaction: a start that stops halfway through leaves the file as it
+// was, and the next start does it all again. The tool runs its
+// statements one by one, and takes only some failures (an "already
+// exists") for the mark of an earlier attempt: a column dropped and then
+// added again (0.8) would stop every later start. The plugin gives db
+// one connection (Config.MaxConns unset), so every statement of task
+// runs in the transaction.
+func inTransaction(db schemaDB, task func() error) error {
+	if err := db.Exec("BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("begin: %w", err)
 	}
-	if err := db.WriteSchemaUpdateLog(from, to, "", why); err != nil {
-		return fmt.Errorf("record the %s schema update: %w", s.name, err)
+	if err := task(); err != nil {
+		return errors.Join(err, db.Exec("ROLLBACK"))
+	}
+	if err := db.Exec("COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// upgradeStep is one versioned directory of the server's schemas.
-type upgradeStep struct {
-	CurrVersion          string
-	MinCompatibleVersion string
-	Description          string
-	SchemaUpdateCqlFiles []string
-	statements           []string
-}
-
-// upgradeSteps reads the upgrades after version from, up to s.version, in
-// order.
-func upgradeSteps(s schemaStore, from string) ([]upgradeStep, error) {
-	fsys := dbschemas.Assets()
-	entries, err := fs.ReadDir(fsys, s.versioned)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("the %s schema is at %s, and this server has no upgrades for it to %s", s.name, from, s.version)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the %s schema upgrades: %w", s.name, err)
-	}
-	var steps []upgradeStep
-	for _, e := range entries {
-		v := strings.TrimPrefix(e.Name(), "v")
-		if !e.IsDir() || compareVersions(v, from) <= 0 || compareVersions(v, s.version) > 0 {
-			continue
-		}
-		step, err := readStep(fsys, path.Join(s.versioned, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		if step.CurrVersion != v {
-			return nil, fmt.Errorf("%s: the manifest says version %s", e.Name(), step.CurrVersion)
-		}
-		steps = append(steps, step)
-	}
-	slices.SortFunc(steps, func(a, b upgradeStep) int { return compareVersions(a.CurrVersion, b.CurrVersion) })
-	return steps, nil
-}
-
-func readStep(fsys fs.FS, dir string) (upgradeStep, error) {
-	var step upgradeStep
-	manifest, err := fs.ReadFile(fsys, path.Join(dir, "manifest.json"))
-	if err != nil {
-		return step, fmt.Errorf("schema upgrade %s: %w", dir, err)
-	}
-	if err := json.Unmarshal(manifest, &step); err != nil {
-		return step, fmt.Errorf("schema upgrade %s: manifest: %w", dir, err)
-	}
-	readers := make([]io.Reader, 0, len(step.SchemaUpdateCqlFiles))
-	for _, f := range step.SchemaUpdateCqlFiles {
-		b, err := fs.ReadFile(fsys, path.Join(dir, f))
-		if err != nil {
-			return step, fmt.Errorf("schema upgrade %s: %w", dir, err)
-		}
-		readers = append(readers, bytes.NewReader(b))
-	}
-	if step.statements, err = persistence.LoadAndSplitQueryFromReaders(readers); err != nil {
-		return step, fmt.Errorf("schema upgrade %s: %w", dir, err)
-	}
-	return step, nil
-}
-
-// compareVersions compares dotted versions number by number: 0.9 < 0.10.
-func compareVersions(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := range max(len(as), len(bs)) {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return x - y
-		}
-	}
-	return 0
 }

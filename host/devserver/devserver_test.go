@@ -193,6 +193,10 @@ func TestOldDataDirKeepsItsListOfRuns(t *testing.T) {
 		_, err := db.Exec(stmt)
 		require.NoError(t, err)
 	}
+	// That code recorded both schemas' versions in the one file.
+	_, err = db.Exec(`INSERT INTO schema_version (version_partition, db_name, creation_time, curr_version, min_compatible_version)
+		VALUES (0, 'temporal_visibility', '2026-11-27 17:40:00+00:00', '0.1', '0.1')`)
+	require.NoError(t, err)
 	_, err = db.Exec("ATTACH DATABASE ? AS v", filepath.Join(dir, devserver.VisibilityFile))
 	require.NoError(t, err)
 	const columns = "namespace_id, run_id, _version, start_time, execution_time, workflow_id, workflow_type_name, status, close_time, " +
@@ -224,4 +228,21 @@ func TestOldDataDirKeepsItsListOfRuns(t *testing.T) {
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: `WorkflowState = "COMPLETE"`})
 	require.NoError(t, err)
 	require.Len(t, resp.GetExecutions(), 2, "their search attributes came along")
+}
+
+// Without a data dir the server keeps everything in memory: the SQLite
+// plugin creates both schemas itself, and nothing goes through the
+// schema tool.
+func TestInMemoryServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := startToStop(t, "")
+	c := dial(t, s, client.Options{})
+	startWorker(t, c, "memory")
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "in-memory", TaskQueue: "memory"}, "Greet", "memory")
+	require.NoError(t, err)
+	var out string
+	require.NoError(t, run.Get(ctx, &out))
+	require.Equal(t, "MEMORY!", out)
+	require.Equal(t, run.GetRunID(), listed(t, c, "in-memory").GetExecution().GetRunId())
 }

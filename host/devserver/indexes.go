@@ -4,6 +4,7 @@ import (
 	gosql "database/sql"
 	"fmt"
 	"io/fs"
+	"path"
 	"regexp"
 
 	"go.temporal.io/server/common/persistence"
@@ -54,7 +55,8 @@ type visibilityIndex struct {
 
 // schemaIndexes returns the indexes of the server's visibility schema.
 func schemaIndexes() ([]visibilityIndex, error) {
-	b, err := fs.ReadFile(dbschemas.Assets(), visibilitySchema.schema)
+	file := path.Join(visibilitySchema.dir, "schema.sql")
+	b, err := fs.ReadFile(dbschemas.Assets(), file)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +65,7 @@ func schemaIndexes() ([]visibilityIndex, error) {
 		out = append(out, visibilityIndex{name: m[1], column: m[2], statement: m[0]})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no indexes found in %s", visibilitySchema.schema)
+		return nil, fmt.Errorf("no indexes found in %s", file)
 	}
 	return out, nil
 }

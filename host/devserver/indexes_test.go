@@ -3,6 +3,7 @@ package devserver
 import (
 	gosql "database/sql"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,6 +95,6 @@ func isCustomSlot(column string) bool {
 // server ships its first, make prepareSchema create the schema's indexes
 // again before it applies upgrades, then update this test.
 func TestNoVisibilityUpgradesYet(t *testing.T) {
-	_, err := fs.Stat(dbschemas.Assets(), visibilitySchema.versioned)
+	_, err := fs.Stat(dbschemas.Assets(), path.Join(visibilitySchema.dir, "versioned"))
 	require.ErrorIs(t, err, fs.ErrNotExist, "the server now ships upgrades of the SQLite visibility schema")
 }
