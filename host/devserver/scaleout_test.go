@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -127,8 +128,7 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	queue := "scale-out"
-	victim := workerProcess(t, s, queue)
-	workerProcess(t, s, queue)
+	workers := []*exec.Cmd{workerProcess(t, s, queue), workerProcess(t, s, queue)}
 
 	plan := compile(t, `
 workflow_id: scale-out
@@ -162,11 +162,31 @@ steps:
 		require.NoError(t, err)
 		handles[i] = run
 	}
-	// Kill one worker once the last run has a step in flight: by then
-	// both workers hold activities and cached runs.
+	// Kill the worker that runs the most of the newest runs' steps, once
+	// one runs some: on a loaded machine one worker may take everything
+	// for a while, and killing the idle one would prove nothing.
+	var victim *exec.Cmd
 	require.Eventually(t, func() bool {
-		d, err := c.DescribeWorkflowExecution(ctx, ids[runs-1], "")
-		return err == nil && len(d.GetPendingActivities()) > 0
+		started := map[*exec.Cmd]int{}
+		for _, id := range ids[runs-20:] {
+			d, err := c.DescribeWorkflowExecution(ctx, id, "")
+			if err != nil {
+				continue
+			}
+			for _, a := range d.GetPendingActivities() {
+				for _, w := range workers {
+					if a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED && strings.HasPrefix(a.GetLastWorkerIdentity(), strconv.Itoa(w.Process.Pid)+"@") {
+						started[w]++
+					}
+				}
+			}
+		}
+		for w, n := range started {
+			if victim == nil || n > started[victim] {
+				victim = w
+			}
+		}
+		return victim != nil
 	}, 5*time.Minute, 20*time.Millisecond)
 	require.NoError(t, victim.Process.Signal(syscall.SIGKILL))
 
