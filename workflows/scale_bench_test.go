@@ -105,6 +105,17 @@ func devServerProcess(b *testing.B) (address, namespace string, pid int) {
 	}
 	errs := &strings.Builder{}
 	cmd.Stderr = errs
+	// BENCH_SERVER_GCTRACE=FILE: the server's collections, one line
+	// each, in FILE.
+	if name := os.Getenv("BENCH_SERVER_GCTRACE"); name != "" {
+		f, err := os.Create(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = f.Close() })
+		cmd.Stderr = f
+		cmd.Env = append(cmd.Env, "GODEBUG=gctrace=1")
+	}
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
