@@ -72,7 +72,8 @@ bench-dev:
 ## (SQLite files) while BENCH_PROGRESS (500) more go through at once: the
 ## engine against the hand-written workflow with none held and while held,
 ## the worker's memory per held run, failures (BENCH_ROUNDS, BENCH_LATENCY_RUNS,
-## BENCH_CACHE, BENCH_START_CONCURRENCY, BENCH_ADDRESS: see BENCHMARKS.md)
+## BENCH_CACHE, BENCH_START_CONCURRENCY, BENCH_ADDRESS, BENCH_SERVER_GCTRACE:
+## see BENCHMARKS.md)
 bench-scale:
 	$(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 90m -v -count $(or $(BENCH_COUNT),1) ./workflows/
 
