@@ -8,7 +8,7 @@ WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
 
-.PHONY: all build run test lint fmt vet staticcheck workflowcheck bench bench-micro bench-engine bench-projection bench-dev fuzz golden record tidy clean
+.PHONY: all build run test lint fmt vet staticcheck workflowcheck bench bench-micro bench-engine bench-projection bench-dev bench-scale fuzz golden record tidy clean
 
 all: build test
 
@@ -67,6 +67,15 @@ bench-projection:
 ## bench-dev: the same against the dev server of `make run` (run it first)
 bench-dev:
 	BENCH_ADDRESS=$(or $(BENCH_ADDRESS),127.0.0.1:7233) $(GO) test -run '^$$' -bench EngineVersusPlain -benchtime 1x -count $(or $(BENCH_COUNT),1) ./workflows/
+
+## bench-scale: BENCH_HELD (5000) runs held open on a dev server of its own
+## (SQLite files) while BENCH_PROGRESS (500) more go through at once: the
+## engine against the hand-written workflow with none held and while held,
+## the worker's memory per held run, failures (BENCH_ROUNDS, BENCH_LATENCY_RUNS,
+## BENCH_CACHE, BENCH_START_CONCURRENCY, BENCH_ADDRESS, BENCH_SERVER_GCTRACE:
+## see BENCHMARKS.md)
+bench-scale:
+	$(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 90m -v -count $(or $(BENCH_COUNT),1) ./workflows/
 
 ## fuzz: fuzz parse+validate+compile for FUZZTIME
 fuzz:

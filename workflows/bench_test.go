@@ -86,6 +86,222 @@ func (f *firstSteps) get(id string) (time.Time, bool) {
 	return t, ok
 }
 
+// enginePlain is the pair the benchmarks compare: the five-step
+// definition through the engine and the hand-written workflow, served
+// by one worker on one task queue.
+type enginePlain struct {
+	b     *testing.B
+	c     client.Client
+	queue string
+	plan  *definition.Plan
+	first *firstSteps
+	// eager starts runs with eager workflow start; BENCH_NO_EAGER starts
+	// them the way a client without a worker of its own (`starter run`)
+	// does: the first workflow task goes through the server's matching
+	// to the worker's poll.
+	eager bool
+	// gap is the pause before each run of the latency measurement.
+	gap time.Duration
+	seq int
+	// lastRun is the last run of each kind started by throughput.
+	lastRun map[string]client.WorkflowRun
+	// countFailures makes throughput count the runs of each kind that
+	// fail (in failed) instead of ending the benchmark at the first.
+	countFailures bool
+	failed        map[string]int
+}
+
+// newEnginePlain compiles the five-step plan for c and queue; register
+// puts what it runs on a worker.
+func newEnginePlain(b *testing.B, c client.Client, queue string) *enginePlain {
+	b.Helper()
+	doc, err := definition.Parse("five-steps.yaml", []byte(fiveSteps))
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := definition.Compile(doc, definition.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &enginePlain{
+		b: b, c: c, queue: queue, plan: plan,
+		first:   &firstSteps{at: map[string]time.Time{}},
+		eager:   os.Getenv("BENCH_NO_EAGER") == "",
+		gap:     time.Duration(envInt("BENCH_LATENCY_GAP_MS", 0)) * time.Millisecond,
+		lastRun: map[string]client.WorkflowRun{},
+		failed:  map[string]int{},
+	}
+}
+
+// register puts the engine (with project as its projection), its noop
+// action, the hand-written workflow and its activity on w.
+func (p *enginePlain) register(w worker.Worker, project projection.ProjectFunc) {
+	reg := activities.NewRegistry()
+	reg.MustRegister("noop", func(ctx context.Context, in contract.StepInput) (any, error) {
+		p.first.mark(in)
+		return nil, nil
+	})
+	workflows.Register(w)
+	projection.Register(w, project)
+	activities.NewRunner(reg, activities.RunnerOptions{}).Register(w)
+	w.RegisterWorkflowWithOptions(plainWorkflow, workflow.RegisterOptions{Name: "PlainWorkflow"})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.StepInput) error {
+		p.first.mark(in)
+		return nil
+	}, activity.RegisterOptions{Name: "PlainStep"})
+}
+
+// start starts one run of kind ("engine" or "plain") and returns it with
+// the time of the call.
+func (p *enginePlain) start(kind string) (client.WorkflowRun, time.Time) {
+	p.seq++
+	id := fmt.Sprintf("bench-%s-%d-%d", kind, p.seq, time.Now().UnixNano())
+	ctx := context.Background()
+	t0 := time.Now()
+	var run client.WorkflowRun
+	var err error
+	if kind == "engine" {
+		// Started as `starter run` starts it, search attributes and all.
+		opts := starter.StartOptions(p.plan, id, p.queue)
+		in := workflows.NewInput(p.plan, nil)
+		if os.Getenv("BENCH_NO_SA") != "" {
+			opts.TypedSearchAttributes = temporal.SearchAttributes{}
+			in.NoSearchAttributes = true
+		}
+		opts.EnableEagerStart = p.eager
+		run, err = p.c.ExecuteWorkflow(ctx, opts, contract.WorkflowType, in)
+	} else {
+		opts := client.StartWorkflowOptions{ID: id, TaskQueue: p.queue, EnableEagerStart: p.eager}
+		run, err = p.c.ExecuteWorkflow(ctx, opts, "PlainWorkflow")
+	}
+	rpcs.note("ExecuteWorkflow returned")
+	if err != nil {
+		p.b.Fatal(err)
+	}
+	return run, t0
+}
+
+// throughput starts runs runs of kind at once and waits for them all.
+func (p *enginePlain) throughput(kind string, runs int) time.Duration {
+	ctx := context.Background()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, runs)
+	for range runs {
+		run, _ := p.start(kind)
+		p.lastRun[kind] = run
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run.Get(ctx, nil); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	close(errs)
+	for err := range errs {
+		if !p.countFailures {
+			p.b.Fatal(err)
+		}
+		if p.failed[kind] == 0 {
+			p.b.Logf("%s: a run failed: %v", kind, err)
+		}
+		p.failed[kind]++
+	}
+	return d
+}
+
+// firstStep starts one run of kind, waits for its end, and returns how
+// long its first step took to start.
+func (p *enginePlain) firstStep(kind string, counted bool) time.Duration {
+	time.Sleep(p.gap)
+	rpcs.start()
+	defer rpcs.stop()
+	run, t0 := p.start(kind)
+	if err := run.Get(context.Background(), nil); err != nil {
+		p.b.Fatal(err)
+	}
+	t1, ok := p.first.get(run.GetID())
+	if !ok {
+		p.b.Fatalf("%s: no first step recorded", run.GetID())
+	}
+	if d := t1.Sub(t0); counted && d >= 10*time.Millisecond && rpcs.file != "" {
+		if err := rpcs.write(kind, d, t0); err != nil {
+			p.b.Fatal(err)
+		}
+	}
+	return t1.Sub(t0)
+}
+
+// latencies measures the start-to-first-step latency of both kinds, n
+// runs each, one run at a time, taking turns (plain, engine; engine,
+// plain; ...) so that neither meets a warmer or a busier server, logs
+// how many took 10 ms or more and returns each kind's latencies, sorted.
+func (p *enginePlain) latencies(n int) map[string][]time.Duration {
+	// One run of each first, not counted: the first run on the
+	// benchmark's new task queue waits for the server to load it.
+	p.firstStep("plain", false)
+	p.firstStep("engine", false)
+	t0 := time.Now()
+	ds := map[string][]time.Duration{}
+	for i := range n {
+		order := []string{"plain", "engine"}
+		if i%2 == 1 {
+			order = []string{"engine", "plain"}
+		}
+		for _, kind := range order {
+			ds[kind] = append(ds[kind], p.firstStep(kind, true))
+		}
+	}
+	p.b.Logf("latency: %d runs of each kind, one at a time, in %s", n, time.Since(t0).Round(time.Millisecond))
+	for _, kind := range []string{"engine", "plain"} {
+		d := ds[kind]
+		slices.Sort(d)
+		over := 0
+		for _, x := range d {
+			if x >= 10*time.Millisecond {
+				over++
+			}
+		}
+		p.b.Logf("%s: %d of %d runs reached their first step in 10 ms or more", kind, over, len(d))
+	}
+	return ds
+}
+
+// rounds warms both kinds, then runs rounds rounds of runs runs of each
+// kind at once, alternating which kind goes first (plain, engine;
+// engine, plain; ...): the server slows as its tables grow, and a fixed
+// order would charge that to the kind that always goes second. It
+// returns the runs per second of each kind over all rounds.
+func (p *enginePlain) rounds(rounds, runs int) (engineRate, plainRate float64) {
+	p.throughput("plain", runs)
+	p.throughput("engine", runs)
+	var plainTime, engineTime time.Duration
+	for i := range rounds {
+		order := []string{"plain", "engine"}
+		if i%2 == 1 {
+			order = []string{"engine", "plain"}
+		}
+		for _, kind := range order {
+			d := p.throughput(kind, runs)
+			p.b.Logf("round %d: %s %.1f runs/s", i+1, kind, float64(runs)/d.Seconds())
+			if kind == "plain" {
+				plainTime += d
+			} else {
+				engineTime += d
+			}
+		}
+	}
+	return float64(rounds*runs) / engineTime.Seconds(), float64(rounds*runs) / plainTime.Seconds()
+}
+
+// percentile is the p-th percentile (0-100) of sorted ds.
+func percentile(ds []time.Duration, p int) time.Duration {
+	return ds[len(ds)*p/100]
+}
+
 // BenchmarkEngineVersusPlain runs the five-step definition through the
 // engine and the hand-written workflow side by side on one server:
 // throughput with BENCH_RUNS (default 200) runs in flight at once, over
@@ -99,156 +315,28 @@ func (f *firstSteps) get(id string) (time.Time, bool) {
 // with `make bench`.
 func BenchmarkEngineVersusPlain(b *testing.B) {
 	c := benchClient(b)
-	queue := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	first := &firstSteps{at: map[string]time.Time{}}
-	reg := activities.NewRegistry()
-	reg.MustRegister("noop", func(ctx context.Context, in contract.StepInput) (any, error) {
-		first.mark(in)
-		return nil, nil
-	})
-	w := worker.New(c, queue, worker.Options{})
-	workflows.Register(w)
+	p := newEnginePlain(b, c, fmt.Sprintf("bench-%d", time.Now().UnixNano()))
+	w := worker.New(c, p.queue, worker.Options{})
 	// The engine mirrors into a Redis of its own, as a worker with
 	// REDIS_URL does; BENCH_NO_REDIS measures it without one.
 	project := projection.Discard
 	if os.Getenv("BENCH_NO_REDIS") == "" {
 		project = benchWriter(b).Project
 	}
-	projection.Register(w, project)
-	activities.NewRunner(reg, activities.RunnerOptions{}).Register(w)
-	w.RegisterWorkflowWithOptions(plainWorkflow, workflow.RegisterOptions{Name: "PlainWorkflow"})
-	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.StepInput) error {
-		first.mark(in)
-		return nil
-	}, activity.RegisterOptions{Name: "PlainStep"})
+	p.register(w, project)
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
 	defer w.Stop()
 
-	doc, err := definition.Parse("five-steps.yaml", []byte(fiveSteps))
-	if err != nil {
-		b.Fatal(err)
-	}
-	plan, err := definition.Compile(doc, definition.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	runs := envInt("BENCH_RUNS", 200)
 	latencyRuns := envInt("BENCH_LATENCY_RUNS", 100)
-	latencyGap := time.Duration(envInt("BENCH_LATENCY_GAP_MS", 0)) * time.Millisecond
-	// BENCH_NO_EAGER starts runs the way a client without a worker of its
-	// own (`starter run`) does: the first workflow task goes through the
-	// server's matching to the worker's poll.
-	eager := os.Getenv("BENCH_NO_EAGER") == ""
 	ctx := context.Background()
-	seq := 0
-	start := func(kind string) (client.WorkflowRun, time.Time) {
-		seq++
-		id := fmt.Sprintf("bench-%s-%d-%d", kind, seq, time.Now().UnixNano())
-		t0 := time.Now()
-		var run client.WorkflowRun
-		var err error
-		if kind == "engine" {
-			// Started as `starter run` starts it, search attributes and all.
-			opts := starter.StartOptions(plan, id, queue)
-			in := workflows.NewInput(plan, nil)
-			if os.Getenv("BENCH_NO_SA") != "" {
-				opts.TypedSearchAttributes = temporal.SearchAttributes{}
-				in.NoSearchAttributes = true
-			}
-			opts.EnableEagerStart = eager
-			run, err = c.ExecuteWorkflow(ctx, opts, contract.WorkflowType, in)
-		} else {
-			opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue, EnableEagerStart: eager}
-			run, err = c.ExecuteWorkflow(ctx, opts, "PlainWorkflow")
-		}
-		rpcs.note("ExecuteWorkflow returned")
-		if err != nil {
-			b.Fatal(err)
-		}
-		return run, t0
-	}
-	// events counts the history events of the last run of each kind.
-	lastRun := map[string]client.WorkflowRun{}
-	// throughput starts BENCH_RUNS runs at once and waits for them all.
-	throughput := func(kind string) time.Duration {
-		t0 := time.Now()
-		var wg sync.WaitGroup
-		errs := make(chan error, runs)
-		for range runs {
-			run, _ := start(kind)
-			lastRun[kind] = run
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := run.Get(ctx, nil); err != nil {
-					errs <- err
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			b.Fatal(err)
-		}
-		return time.Since(t0)
-	}
-	// firstStep starts one run of kind, waits for its end, and returns
-	// how long its first step took to start.
-	firstStep := func(kind string, counted bool) time.Duration {
-		time.Sleep(latencyGap)
-		rpcs.start()
-		defer rpcs.stop()
-		run, t0 := start(kind)
-		if err := run.Get(ctx, nil); err != nil {
-			b.Fatal(err)
-		}
-		t1, ok := first.get(run.GetID())
-		if !ok {
-			b.Fatalf("%s: no first step recorded", run.GetID())
-		}
-		if d := t1.Sub(t0); counted && d >= 10*time.Millisecond && rpcs.file != "" {
-			if err := rpcs.write(kind, d, t0); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return t1.Sub(t0)
-	}
-
-	// latencies measures the start-to-first-step latency of both kinds,
-	// one run at a time, taking turns (plain, engine; engine, plain;
-	// ...) so that neither meets a warmer or a busier server, and
-	// reports it.
 	latencies := func() {
-		// One run of each first, not counted: the first run on the
-		// benchmark's new task queue waits for the server to load it.
-		firstStep("plain", false)
-		firstStep("engine", false)
-		t0 := time.Now()
-		ds := map[string][]time.Duration{}
-		for i := range latencyRuns {
-			order := []string{"plain", "engine"}
-			if i%2 == 1 {
-				order = []string{"engine", "plain"}
-			}
-			for _, kind := range order {
-				ds[kind] = append(ds[kind], firstStep(kind, true))
-			}
-		}
-		b.Logf("latency: %d runs of each kind, one at a time, in %s", latencyRuns, time.Since(t0).Round(time.Millisecond))
+		ds := p.latencies(latencyRuns)
 		for _, kind := range []string{"engine", "plain"} {
-			d := ds[kind]
-			slices.Sort(d)
-			over := 0
-			for _, x := range d {
-				if x >= 10*time.Millisecond {
-					over++
-				}
-			}
-			b.Logf("%s: %d of %d runs reached their first step in 10 ms or more", kind, over, len(d))
-			b.ReportMetric(ms(d[len(d)/2]), kind+"-first-step-p50-ms")
-			b.ReportMetric(ms(d[len(d)*99/100]), kind+"-first-step-p99-ms")
+			b.ReportMetric(ms(percentile(ds[kind], 50)), kind+"-first-step-p50-ms")
+			b.ReportMetric(ms(percentile(ds[kind], 99)), kind+"-first-step-p99-ms")
 		}
 	}
 
@@ -259,8 +347,8 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		}
 		if only := os.Getenv("BENCH_ONLY"); only != "" {
 			// For profiling one kind: its throughput alone.
-			throughput(only)
-			d := throughput(only)
+			p.throughput(only, runs)
+			d := p.throughput(only, runs)
 			b.ReportMetric(float64(runs)/d.Seconds(), only+"-runs/s")
 			continue
 		}
@@ -269,36 +357,12 @@ func BenchmarkEngineVersusPlain(b *testing.B) {
 		// timers of their activities, which fire a minute later). After
 		// the throughput rounds its p99 was 2-4 ms higher (BENCHMARKS.md).
 		latencies()
-		// Warm both paths first, then run BENCH_ROUNDS rounds that
-		// alternate which kind goes first (plain, engine; engine, plain;
-		// ...): the server slows as its tables grow, and a fixed order
-		// would charge that to the kind that always goes second.
-		throughput("plain")
-		throughput("engine")
-		var plainTime, engineTime time.Duration
-		rounds := envInt("BENCH_ROUNDS", 4)
-		for i := range rounds {
-			order := []string{"plain", "engine"}
-			if i%2 == 1 {
-				order = []string{"engine", "plain"}
-			}
-			for _, kind := range order {
-				d := throughput(kind)
-				b.Logf("round %d: %s %.1f runs/s", i+1, kind, float64(runs)/d.Seconds())
-				if kind == "plain" {
-					plainTime += d
-				} else {
-					engineTime += d
-				}
-			}
-		}
-		plainRate := float64(rounds*runs) / plainTime.Seconds()
-		engineRate := float64(rounds*runs) / engineTime.Seconds()
+		engineRate, plainRate := p.rounds(envInt("BENCH_ROUNDS", 4), runs)
 		b.ReportMetric(engineRate, "engine-runs/s")
 		b.ReportMetric(plainRate, "plain-runs/s")
 		b.ReportMetric(engineRate/plainRate, "throughput-ratio")
 		for _, kind := range []string{"engine", "plain"} {
-			n, err := historyLength(ctx, c, lastRun[kind])
+			n, err := historyLength(ctx, c, p.lastRun[kind])
 			if err != nil {
 				b.Fatal(err)
 			}
