@@ -111,9 +111,8 @@ type enginePlain struct {
 	failed        map[string]int
 }
 
-// newEnginePlain compiles the five-step plan for c and queue; register
-// puts what it runs on a worker.
-func newEnginePlain(b *testing.B, c client.Client, queue string) *enginePlain {
+// fiveStepPlan compiles fiveSteps, the benchmarks' definition.
+func fiveStepPlan(b *testing.B) *definition.Plan {
 	b.Helper()
 	doc, err := definition.Parse("five-steps.yaml", []byte(fiveSteps))
 	if err != nil {
@@ -123,6 +122,14 @@ func newEnginePlain(b *testing.B, c client.Client, queue string) *enginePlain {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return plan
+}
+
+// newEnginePlain compiles the five-step plan for c and queue; register
+// puts what it runs on a worker.
+func newEnginePlain(b *testing.B, c client.Client, queue string) *enginePlain {
+	b.Helper()
+	plan := fiveStepPlan(b)
 	return &enginePlain{
 		b: b, c: c, queue: queue, plan: plan,
 		first:   &firstSteps{at: map[string]time.Time{}},

@@ -59,15 +59,7 @@ func newProjectionBench(b *testing.B) *projectionBench {
 		b.Fatal(err)
 	}
 	b.Cleanup(w.Stop)
-	doc, err := definition.Parse("five-steps.yaml", []byte(fiveSteps))
-	if err != nil {
-		b.Fatal(err)
-	}
-	plan, err := definition.Compile(doc, definition.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &projectionBench{c: c, rdb: rdb, queue: queue, plan: plan}
+	return &projectionBench{c: c, rdb: rdb, queue: queue, plan: fiveStepPlan(b)}
 }
 
 func (p *projectionBench) start(ctx context.Context, b *testing.B, id string) client.WorkflowRun {
