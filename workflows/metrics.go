@@ -12,13 +12,28 @@ import (
 // contract.MetricTransitions. The workflow's metrics handler records
 // nothing while the SDK replays, so a record counts once, when it is
 // first made, on the worker that made it.
+//
+// Each record would otherwise build a tag map and an attribute set; the
+// counters are kept by from, to and event instead, a set bounded by the
+// states and events, not by the records made.
 func countRecords(m client.MetricsHandler) func(statemachine.Record) {
+	type move struct {
+		from, to statemachine.State
+		event    statemachine.Event
+	}
+	counters := map[move]client.MetricsCounter{}
 	return func(rec statemachine.Record) {
-		m.WithTags(map[string]string{
-			"from":  rec.From.String(),
-			"to":    rec.To.String(),
-			"event": string(rec.Event),
-		}).Counter(contract.MetricTransitions).Inc(1)
+		k := move{rec.From, rec.To, rec.Event}
+		c, ok := counters[k]
+		if !ok {
+			c = m.WithTags(map[string]string{
+				"from":  rec.From.String(),
+				"to":    rec.To.String(),
+				"event": string(rec.Event),
+			}).Counter(contract.MetricTransitions)
+			counters[k] = c
+		}
+		c.Inc(1)
 	}
 }
 
